@@ -1,0 +1,290 @@
+"""Django settings, read from the environment in this one place; embedded defaults need no variable."""
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import environ
+
+env = environ.Env()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env.str("AIGC_DATA_DIR", default=str(Path.home() / ".aigc"))).expanduser().resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _embedded_secret_key() -> str:
+    """A secret kept in the data directory, so the embedded stack needs no SECRET_KEY variable."""
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="") or _embedded_secret_key()
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "aigc_platform.accounts",
+    "aigc_platform.audit",
+    "aigc_platform.core",
+    "infrastructure.storage",
+    "infrastructure.compute",
+    "models_layer.registry",
+    "tools_layer.datasets",
+    "tools_layer.labeling",
+    "tools_layer.training",
+    "applications.marketing",
+    "applications.courseware",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "aigc_platform.urls"
+ASGI_APPLICATION = "aigc_platform.asgi.application"
+WSGI_APPLICATION = "aigc_platform.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "aigc_platform.core.navigation.navigation",
+            ],
+        },
+    },
+]
+
+# The embedded database is SQLite in WAL mode: the web server and the worker processes write to it
+# at once, so writers wait (timeout) instead of failing with "database is locked".
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+elif env.bool("DATABASE_POOL", default=False):
+    # The ASGI web server runs each request in a thread of its own, so persistent per-thread
+    # connections would pile up past PostgreSQL's limit; a pool shares a bounded set. `aigc up`
+    # turns it on for the web process only (a pool must not be inherited across a worker's fork).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20), "timeout": 30,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Without collectstatic (tests, a fresh checkout) WhiteNoise serves straight from the app folders.
+WHITENOISE_USE_FINDERS = True
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+if env.bool("AIGC_HTTPS", default=False):
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "aigc_platform.accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "aigc_platform.core.pagination.PagePagination",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "aigc_platform.accounts.throttling.UserRateThrottle",
+        "aigc_platform.accounts.throttling.ApiKeyRateThrottle",
+        "aigc_platform.accounts.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "aigc_platform.core.errors.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AIGC Platform API",
+    "DESCRIPTION": "Infrastructure, models, tools and applications of the AIGC Platform, over one job queue.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "infrastructure.compute.schema.add_job_events_path",
+        "aigc_platform.core.schema.add_error_responses",
+    ],
+}
+
+# Rate limits (DRF rate strings: "N/second|minute|hour|day"), counted in the shared Redis cache.
+AIGC_RATE_LIMITS = {
+    "user": env.str("AIGC_RATE_LIMIT_USER", default="600/minute"),
+    "api_key": env.str("AIGC_RATE_LIMIT_API_KEY", default="300/minute"),
+    "anon": env.str("AIGC_RATE_LIMIT_ANON", default="120/minute"),
+    "sign_in": env.str("AIGC_RATE_LIMIT_SIGN_IN", default="10/minute"),
+}
+
+# Celery: Redis is the broker everywhere; `aigc up` starts an embedded one when this is unset.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
+# The cache (rate-limit counters) lives in another database of the broker's Redis, so clearing it
+# never touches queued messages.
+CACHE_URL = env.str("CACHE_URL", default=urlunsplit(urlsplit(CELERY_BROKER_URL)._replace(path="/1")))
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "aigc-cache",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message whose worker died unacknowledged comes back after this; the job lease below recovers
+# the job much sooner, so this is only the broker's own safety net.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("AIGC_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_BEAT_SCHEDULE = {
+    "compute-sweep": {"task": "compute.sweep", "schedule": timedelta(seconds=env.float("AIGC_SWEEP_SECONDS", default=5.0))},
+}
+
+# Jobs: a running job renews its lease every JOB_HEARTBEAT_SECONDS; one not renewed for
+# JOB_LEASE_SECONDS lost its worker and is queued again, up to JOB_MAX_ATTEMPTS runs in all.
+JOB_HEARTBEAT_SECONDS = env.float("AIGC_JOB_HEARTBEAT_SECONDS", default=2.0)
+JOB_LEASE_SECONDS = env.float("AIGC_JOB_LEASE_SECONDS", default=20.0)
+JOB_MAX_ATTEMPTS = env.int("AIGC_JOB_MAX_ATTEMPTS", default=3)
+JOB_SOFT_TIME_LIMIT = env.int("AIGC_JOB_SOFT_TIME_LIMIT", default=6 * 3600)
+# Workers: each heart-beats every WORKER_HEARTBEAT_SECONDS; one silent for WORKER_OFFLINE_SECONDS is offline.
+WORKER_HEARTBEAT_SECONDS = env.float("AIGC_WORKER_HEARTBEAT_SECONDS", default=5.0)
+WORKER_OFFLINE_SECONDS = env.float("AIGC_WORKER_OFFLINE_SECONDS", default=30.0)
+JOB_EVENTS_TTL_SECONDS = env.int("AIGC_JOB_EVENTS_TTL_SECONDS", default=7 * 24 * 3600)
+
+# Object storage: a local directory by default, any S3 server (MinIO, SeaweedFS) when S3_ENDPOINT is set.
+STORAGE_BACKEND = env.str("AIGC_STORAGE_BACKEND", default="s3" if env.str("S3_ENDPOINT", default="") else "local")
+STORAGE_LOCAL_ROOT = Path(env.str("AIGC_STORAGE_DIR", default=str(DATA_DIR / "objects")))
+S3_ENDPOINT = env.str("S3_ENDPOINT", default="")
+S3_ACCESS_KEY = env.str("S3_ACCESS_KEY", default="")
+S3_SECRET_KEY = env.str("S3_SECRET_KEY", default="")
+S3_BUCKET = env.str("S3_BUCKET", default="aigc")
+S3_SECURE = env.bool("S3_SECURE", default=False)
+S3_REGION = env.str("S3_REGION", default="us-east-1")
+S3_PRESIGNED_URL_SECONDS = env.int("S3_PRESIGNED_URL_SECONDS", default=3600)
+# Uploads for the S3 backend are staged here while they arrive and are hashed (the local backend
+# stages inside its own directory, so that storing is a rename).
+STORAGE_STAGING_DIR = Path(env.str("AIGC_STORAGE_STAGING_DIR", default=str(DATA_DIR / "tmp" / "uploads")))
+# Verified local copies of objects for loaders that need a path (model weights).
+STORAGE_CACHE_DIR = Path(env.str("AIGC_STORAGE_CACHE_DIR", default=str(DATA_DIR / "cache")))
+# Limits in bytes; 0 means none. The quota counts the bytes of a user's files (system files count for no one).
+STORAGE_MAX_UPLOAD_BYTES = env.int("AIGC_STORAGE_MAX_UPLOAD_BYTES", default=5 * 1024**3)
+STORAGE_USER_QUOTA_BYTES = env.int("AIGC_STORAGE_USER_QUOTA_BYTES", default=20 * 1024**3)
+
+# Datasets: limits that keep an import bounded (413 over the upload limit; ZIP bomb guards).
+DATASET_UPLOAD_MAX_BYTES = env.int("AIGC_DATASET_UPLOAD_MAX_BYTES", default=1024 * 1024 * 1024)
+DATASET_ZIP_MAX_ENTRIES = env.int("AIGC_DATASET_ZIP_MAX_ENTRIES", default=200_000)
+DATASET_ZIP_MAX_TOTAL_BYTES = env.int("AIGC_DATASET_ZIP_MAX_TOTAL_BYTES", default=4 * 1024 * 1024 * 1024)
+DATASET_ZIP_MAX_RATIO = env.float("AIGC_DATASET_ZIP_MAX_RATIO", default=100.0)
+DATASET_IMAGE_MAX_BYTES = env.int("AIGC_DATASET_IMAGE_MAX_BYTES", default=32 * 1024 * 1024)
+DATASET_IMAGE_MAX_PIXELS = env.int("AIGC_DATASET_IMAGE_MAX_PIXELS", default=40_000_000)
+
+# Inference (models_layer.runtime): generation jobs go to GENERATION_QUEUE, which a threads-pool
+# worker serves, so concurrent requests for one model share its batching engine in one process.
+GENERATION_QUEUE = env.str("AIGC_GENERATION_QUEUE", default="inference")
+DEFAULT_TEXT_GENERATOR = env.str("AIGC_DEFAULT_TEXT_GENERATOR", default="smollm2-135m-instruct")
+INFERENCE_DEVICE = env.str("AIGC_INFERENCE_DEVICE", default="auto")
+INFERENCE_MAX_BATCH = env.int("AIGC_INFERENCE_MAX_BATCH", default=16)
+INFERENCE_MAX_CONTEXT = env.int("AIGC_INFERENCE_MAX_CONTEXT", default=2048)
+# int8 weight-only decode matmuls: on the AVX2 CPUs measured so far torch's int8 kernel is slower than float32.
+INFERENCE_INT8 = env.bool("AIGC_INFERENCE_INT8", default=False)
+MODEL_CACHE_MAX_BYTES = env.int("AIGC_MODEL_CACHE_MAX_BYTES", default=4 * 1024**3)
+# GGUF files converted (once) into checkpoint folders, and unpacked checkpoints, by content hash.
+MODEL_FOLDERS_DIR = Path(env.str("AIGC_MODEL_FOLDERS_DIR", default=str(STORAGE_CACHE_DIR / "models")))
+
+# Applications (marketing copy, courseware). The text generator per language is a generator slug whose
+# production version writes that language; a language mapped to nothing is refused with a 400 that
+# names this setting (the built-in SmolLM2 writes English only; register a multilingual one for zh).
+APPLICATIONS_GENERATORS = {
+    "en": env.str("AIGC_GENERATOR_EN", default=DEFAULT_TEXT_GENERATOR) or None,
+    "zh": env.str("AIGC_GENERATOR_ZH", default="") or None,
+}
+# How many times one variant or one courseware section is written before it is given up on.
+APPLICATIONS_MAX_ATTEMPTS = env.int("AIGC_APPLICATIONS_MAX_ATTEMPTS", default=3)
+# The content filter on the applications' inputs and outputs: terms per language (comma-separated in
+# the environment). Latin-script terms match whole words, case-insensitively; others match anywhere.
+MODERATION_BLOCKED_TERMS = {
+    "en": env.list("AIGC_MODERATION_TERMS_EN", default=[
+        "fuck", "fucking", "shit", "cunt", "motherfucker", "nigger", "faggot", "retard",
+        "kill yourself", "white power", "heil hitler", "child porn", "make a bomb",
+    ]),
+    "zh": env.list("AIGC_MODERATION_TERMS_ZH", default=["傻逼", "操你妈", "去死吧", "草泥马", "儿童色情", "制造炸弹"]),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

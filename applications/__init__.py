@@ -1,0 +1,1 @@
+"""Application layer: marketing copy and courseware for content creators."""

@@ -1,0 +1,1 @@
+"""Courseware: lesson plans, slides and quizzes, with exports."""

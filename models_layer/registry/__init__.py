@@ -1,0 +1,1 @@
+"""The generator registry: generators, their versions, model cards and stages."""

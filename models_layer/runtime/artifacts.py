@@ -1,0 +1,94 @@
+"""From a version's stored artifact to something a loader opens: a Hugging Face checkpoint folder.
+
+A GGUF file is converted once (de-quantized by transformers, tokenizer included) into a folder of
+safetensors, so later loads take about a second instead of the conversion's many; a zipped
+checkpoint is unpacked once. Both live under MODEL_FOLDERS_DIR/<sha256>, made in a
+temporary folder and renamed into place, so concurrent workers never see half a folder.
+"""
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+
+from aigc_platform.core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+# A zipped checkpoint unpacks to at most this much; more is refused as a likely ZIP bomb.
+MAX_UNPACKED_BYTES = 20 * 1024**3
+
+
+def _models_dir() -> Path:
+    path = settings.MODEL_FOLDERS_DIR
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _build_once(target: Path, build) -> Path:
+    """Run `build(folder)` into a temporary folder and move it to `target`, unless it exists."""
+    if target.is_dir():
+        return target
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        build(scratch)
+        try:
+            os.rename(scratch, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def hf_folder_from_gguf(path: Path, sha256: str) -> Path:
+    def convert(folder: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        # transformers wants the GGUF by name inside a folder; a link gives it one whatever the object is called.
+        source = folder / "source"
+        source.mkdir()
+        (source / "model.gguf").symlink_to(path.resolve())
+        logger.info("Converting GGUF %s into a checkpoint folder (once)", sha256[:12])
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source, gguf_file="model.gguf")
+            model = AutoModelForCausalLM.from_pretrained(source, gguf_file="model.gguf")
+        except Exception as error:
+            raise ApplicationError(f"The GGUF file does not load: {error}", code="invalid_model") from None
+        # The de-quantized weights are plain tensors now; the GGUF marker would stop save_pretrained.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        shutil.rmtree(source)
+
+    return _build_once(_models_dir() / f"{sha256}-hf", convert)
+
+
+def hf_folder_from_zip(path: Path, sha256: str) -> Path:
+    def unpack(folder: Path) -> None:
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile:
+            raise ApplicationError("The checkpoint is not a ZIP file.", code="invalid_model") from None
+        with archive:
+            total = 0
+            for member in archive.infolist():
+                total += member.file_size
+                name = Path(member.filename)
+                if name.is_absolute() or ".." in name.parts:
+                    raise ApplicationError(f"The ZIP has an unsafe path: {member.filename}", code="invalid_model")
+            if total > MAX_UNPACKED_BYTES:
+                raise ApplicationError("The ZIP unpacks to more than 20 GiB.", code="invalid_model")
+            archive.extractall(folder)
+
+    unpacked = _build_once(_models_dir() / f"{sha256}-zip", unpack)
+    configs = sorted(unpacked.rglob("config.json"), key=lambda p: len(p.parts))
+    if not configs:
+        raise ApplicationError("The ZIP holds no config.json: it is not a Hugging Face checkpoint.", code="invalid_model")
+    return configs[0].parent

@@ -1,0 +1,201 @@
+"""Backends: how a version's artifact becomes a loaded model with one small interface.
+
+A text model offers `generate`, `stream` and `batch`; an image model `generate` and `batch`.
+Backends are registered by name (`Generator.backend` names one):
+- `transformers`: GGUF files and Hugging Face checkpoints of causal LMs, served by the batching
+  engine (the fast slot decoder for Llama-family models, a generic one otherwise);
+- `torch`: models trained on the platform, saved as `{"architecture", "config", "state_dict"}`;
+  the layer that trains them registers each architecture with `register_torch_architecture`.
+"""
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from aigc_platform.core.errors import ApplicationError
+from models_layer.runtime.artifacts import hf_folder_from_gguf, hf_folder_from_zip
+from models_layer.runtime.decoder import make_decoder
+from models_layer.runtime.engine import BatchingEngine, Generation
+from models_layer.runtime.requests import ImageRequest, TextRequest, TextResult
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RuntimeOptions:
+    device: torch.device
+    max_batch: int
+    max_context: int
+    int8: bool
+
+
+class LoadedModel:
+    kind: str
+    memory_bytes: int
+
+    def close(self) -> None:
+        """Release what the model holds once its requests in flight have finished."""
+
+
+class TextModel(LoadedModel):
+    kind = "text"
+
+    def __init__(self, *, engine: BatchingEngine, memory_bytes: int):
+        self.engine = engine
+        self.memory_bytes = memory_bytes
+
+    def stream(self, request: TextRequest) -> Generation:
+        return self.engine.submit(request)
+
+    def generate(self, request: TextRequest) -> TextResult:
+        return self.stream(request).wait()
+
+    def batch(self, requests: list[TextRequest]) -> list[TextResult]:
+        generations = [self.stream(request) for request in requests]
+        return [generation.wait() for generation in generations]
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+class ImageModel(LoadedModel):
+    kind = "image"
+
+    def __init__(self, *, module: torch.nn.Module, architecture: "TorchArchitecture", config: dict, device: torch.device):
+        self.module = module
+        self.architecture = architecture
+        self.config = config
+        self.device = device
+        self.memory_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
+
+    @torch.inference_mode()
+    def generate(self, request: ImageRequest) -> list:
+        """`count` images as uint8 arrays [height, width, channels]."""
+        generator = torch.Generator(device="cpu").manual_seed(int(request.seed))
+        images = self.architecture.sample(self.module, request.count, generator, self.device)
+        images = (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+        return [image.permute(1, 2, 0).numpy() for image in images]
+
+    def batch(self, requests: list[ImageRequest]) -> list[list]:
+        return [self.generate(request) for request in requests]
+
+
+class Backend:
+    name: str
+    formats: tuple[str, ...]
+
+    def load(self, *, path: Path, format: str, sha256: str, parameters: dict, options: RuntimeOptions) -> LoadedModel:
+        raise NotImplementedError
+
+
+_BACKENDS: dict[str, Backend] = {}
+
+
+def register_backend(backend: Backend) -> Backend:
+    _BACKENDS[backend.name] = backend
+    return backend
+
+
+def get_backend(name: str) -> Backend:
+    try:
+        return _BACKENDS[name]
+    except KeyError:
+        raise ApplicationError(f"No runtime backend named {name!r}; known: {', '.join(sorted(_BACKENDS))}.") from None
+
+
+def backend_names() -> list[str]:
+    return sorted(_BACKENDS)
+
+
+class TransformersBackend(Backend):
+    name = "transformers"
+    formats = ("gguf", "hf")
+
+    def load(self, *, path: Path, format: str, sha256: str, parameters: dict, options: RuntimeOptions) -> TextModel:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        folder = hf_folder_from_gguf(path, sha256) if format == "gguf" else hf_folder_from_zip(path, sha256)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+            dtype = torch.float32 if options.device.type == "cpu" else torch.bfloat16
+            model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True).to(options.device).eval()
+        except Exception as error:
+            raise ApplicationError(f"The checkpoint does not load: {error}", code="invalid_model") from None
+        decoder = make_decoder(
+            model, slots=options.max_batch, max_len=int(parameters.get("max_context", options.max_context)),
+            device=options.device, int8=bool(parameters.get("int8", options.int8)),
+        )
+        eos_ids = _eos_ids(tokenizer, model.config, model.generation_config)
+        if not eos_ids:
+            raise ApplicationError("The tokenizer has no end-of-text token.", code="invalid_model")
+        engine = BatchingEngine(decoder=decoder, tokenizer=tokenizer, eos_ids=eos_ids, name=sha256[:12])
+        return TextModel(engine=engine, memory_bytes=decoder.memory_bytes)
+
+
+def _eos_ids(tokenizer, *configs) -> set[int]:
+    ids: set[int] = set()
+    for source in (tokenizer, *configs):
+        value = getattr(source, "eos_token_id", None)
+        ids.update(value if isinstance(value, (list, tuple)) else [value] if value is not None else [])
+    for token in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>"):
+        token_id = tokenizer.convert_tokens_to_ids(token) if token in tokenizer.get_vocab() else None
+        if token_id is not None:
+            ids.add(token_id)
+    return ids
+
+
+@dataclass(frozen=True)
+class TorchArchitecture:
+    """A model family trained on the platform. `build(config)` makes the module; `sample(module,
+    count, generator, device)` returns images [count, channels, height, width] in 0..1."""
+
+    name: str
+    kind: str
+    build: Callable[[dict], torch.nn.Module]
+    sample: Callable[[torch.nn.Module, int, torch.Generator, torch.device], torch.Tensor]
+
+
+_ARCHITECTURES: dict[str, TorchArchitecture] = {}
+
+
+def register_torch_architecture(architecture: TorchArchitecture) -> TorchArchitecture:
+    _ARCHITECTURES[architecture.name] = architecture
+    return architecture
+
+
+def torch_architectures() -> list[str]:
+    return sorted(_ARCHITECTURES)
+
+
+class TorchBackend(Backend):
+    name = "torch"
+    formats = ("torch",)
+
+    def load(self, *, path: Path, format: str, sha256: str, parameters: dict, options: RuntimeOptions) -> ImageModel:
+        try:
+            bundle = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:
+            raise ApplicationError(f"The file is not a PyTorch checkpoint: {error}", code="invalid_model") from None
+        if not isinstance(bundle, dict) or not {"architecture", "config", "state_dict"} <= set(bundle):
+            raise ApplicationError("A torch checkpoint must hold architecture, config and state_dict.", code="invalid_model")
+        architecture = _ARCHITECTURES.get(bundle["architecture"])
+        if architecture is None:
+            raise ApplicationError(
+                f"Unknown architecture {bundle['architecture']!r}; registered: {', '.join(torch_architectures()) or 'none'}.",
+                code="invalid_model",
+            )
+        module = architecture.build(dict(bundle["config"]))
+        try:
+            module.load_state_dict(bundle["state_dict"])
+        except RuntimeError as error:
+            raise ApplicationError(f"The weights do not fit the architecture: {error}", code="invalid_model") from None
+        return ImageModel(module=module.to(options.device).eval(), architecture=architecture, config=bundle["config"],
+                          device=options.device)
+
+
+register_backend(TransformersBackend())
+register_backend(TorchBackend())

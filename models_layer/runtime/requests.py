@@ -1,0 +1,47 @@
+"""What a caller asks the runtime for, and what it gets back."""
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class TextRequest:
+    """A chat (`messages`) or a plain `prompt`; sampling is greedy when `temperature` is 0."""
+
+    messages: list[dict[str, str]] | None = None
+    prompt: str | None = None
+    max_new_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.95
+    seed: int = 0
+    stop: list[str] = field(default_factory=list)
+    response_format: dict[str, Any] | None = None
+
+
+@dataclass
+class TextResult:
+    text: str
+    finish_reason: str  # "stop" (end of text or a stop sequence), "length", "cancelled"
+    prompt_tokens: int
+    completion_tokens: int
+    seed: int
+    seconds: float
+    json: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        answer = {
+            "text": self.text,
+            "finish_reason": self.finish_reason,
+            "seed": self.seed,
+            "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
+            "seconds": round(self.seconds, 3),
+            "tokens_per_second": round(self.completion_tokens / self.seconds, 2) if self.seconds > 0 else None,
+        }
+        if self.json is not None:
+            answer["json"] = self.json
+        return answer
+
+
+@dataclass
+class ImageRequest:
+    count: int = 4
+    seed: int = 0

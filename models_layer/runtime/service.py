@@ -1,0 +1,146 @@
+"""The runtime's entry points inside a worker: load a version (cached), generate text or images.
+
+Applications that run inside their own job call `generate_text` directly (passing their `ctx` to
+stream tokens into their own job's events); everything else submits a `generate` job through
+`models_layer.registry.services.generation_submit`.
+"""
+import io
+import logging
+import secrets
+import threading
+import time
+from typing import Any
+
+import torch
+from django.conf import settings
+
+from aigc_platform.core.errors import ApplicationError
+from infrastructure.storage.selectors import file_local_path
+from infrastructure.storage.services import file_store
+from models_layer.runtime.backends import ImageModel, LoadedModel, RuntimeOptions, TextModel, get_backend
+from models_layer.runtime.cache import ModelCache
+from models_layer.runtime.requests import ImageRequest, TextRequest
+
+logger = logging.getLogger(__name__)
+
+# How often a streaming job looks at its cancel flag (a database read) while tokens flow.
+CANCEL_CHECK_SECONDS = 0.5
+
+_cache: ModelCache | None = None
+_cache_lock = threading.Lock()
+
+
+def inference_device() -> torch.device:
+    """CUDA when this worker has a GPU (unless AIGC_INFERENCE_DEVICE says otherwise), else the CPU."""
+    wanted = settings.INFERENCE_DEVICE
+    if wanted == "auto":
+        wanted = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(wanted)
+
+
+def runtime_options() -> RuntimeOptions:
+    return RuntimeOptions(
+        device=inference_device(), max_batch=settings.INFERENCE_MAX_BATCH,
+        max_context=settings.INFERENCE_MAX_CONTEXT, int8=settings.INFERENCE_INT8,
+    )
+
+
+def model_cache() -> ModelCache:
+    global _cache
+    with _cache_lock:
+        if _cache is None:
+            _cache = ModelCache(settings.MODEL_CACHE_MAX_BYTES)
+        return _cache
+
+
+def load_version(version) -> LoadedModel:
+    """The loaded model of a GeneratorVersion, from this process's cache or loaded now."""
+    options = runtime_options()
+    artifact = version.artifact
+    key = f"{artifact.sha256}:{version.format}:{version.generator.backend}:{options.device}"
+
+    def load() -> LoadedModel:
+        started = time.perf_counter()
+        model = get_backend(version.generator.backend).load(
+            path=file_local_path(file=artifact), format=version.format, sha256=artifact.sha256,
+            parameters=version.parameters or {}, options=options,
+        )
+        logger.info("Loaded %s in %.1f s (%.0f MB)", version, time.perf_counter() - started, model.memory_bytes / 1e6)
+        return model
+
+    return model_cache().get(key, load)
+
+
+def _default_version():
+    from models_layer.registry.selectors import generator_production_version
+
+    return generator_production_version(generator=settings.DEFAULT_TEXT_GENERATOR)
+
+
+def generate_text(
+    *,
+    version=None,
+    messages: list[dict[str, str]] | None = None,
+    prompt: str | None = None,
+    max_new_tokens: int = 256,
+    temperature: float = 0.7,
+    top_p: float = 0.95,
+    seed: int | None = None,
+    stop: list[str] | None = None,
+    response_format: dict[str, Any] | None = None,
+    ctx=None,
+) -> dict[str, Any]:
+    """Generate text with a GeneratorVersion (default: the built-in text generator's production
+    version) in this process. With a JobContext `ctx`, each piece of text is emitted as a `token`
+    event of that job as it is produced, and the job's cancel flag is honoured.
+
+    Returns {"text", "finish_reason", "seed", "usage": {...}, "seconds", "tokens_per_second"} and
+    "json" (the parsed value) when `response_format` asked for JSON.
+    """
+    version = version or _default_version()
+    if messages is None and prompt is None:
+        raise ApplicationError("Give a prompt or messages.", fields={"prompt": ["Required without messages."]})
+    model = load_version(version)
+    if not isinstance(model, TextModel):
+        raise ApplicationError(f"{version.generator.slug} is not a text generator.")
+    request = TextRequest(
+        messages=messages, prompt=prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+        seed=secrets.randbelow(2**31) if seed is None else seed, stop=list(stop or []), response_format=response_format,
+    )
+    generation = model.stream(request)
+    checked = time.monotonic()
+    try:
+        for piece in generation:
+            if ctx is None:
+                continue
+            if piece:
+                ctx.emit("token", {"text": piece})
+            if time.monotonic() - checked > CANCEL_CHECK_SECONDS:
+                checked = time.monotonic()
+                ctx.check_cancelled()
+    finally:
+        # A cancelled job, or any error in the consumer, frees the sequence's slot at the next step.
+        if generation.result is None:
+            generation.cancel()
+    return generation.result.as_dict()
+
+
+def generate_images(*, version, owner, count: int = 4, seed: int | None = None) -> dict[str, Any]:
+    """`count` images from an image GeneratorVersion, stored as PNG files of `owner`."""
+    from PIL import Image
+
+    model = load_version(version)
+    if not isinstance(model, ImageModel):
+        raise ApplicationError(f"{version.generator.slug} is not an image generator.")
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    started = time.perf_counter()
+    images = []
+    for index, array in enumerate(model.generate(ImageRequest(count=count, seed=seed))):
+        picture = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
+        buffer = io.BytesIO()
+        picture.save(buffer, format="PNG")
+        buffer.seek(0)
+        stored = file_store(owner=owner, stream=buffer, filename=f"{version.generator.slug}-v{version.number}-{seed}-{index}.png")
+        images.append({"file_id": str(stored.id), "url": f"/api/v1/files/{stored.id}/download/",
+                       "width": picture.width, "height": picture.height})
+    return {"images": images, "seed": seed, "seconds": round(time.perf_counter() - started, 3)}

@@ -1,0 +1,117 @@
+"""Shared fixtures: users, API clients, and real worker and web processes."""
+import uuid
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests import processes
+from tests.factories import PASSWORD, UserFactory
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: str = "creator", **fields):
+        return UserFactory(role=role, **fields)
+
+    return make
+
+
+@pytest.fixture
+def creator(make_user):
+    return make_user("creator")
+
+
+@pytest.fixture
+def other_creator(make_user):
+    return make_user("creator")
+
+
+@pytest.fixture
+def operator(make_user):
+    return make_user("operator")
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("admin")
+
+
+@pytest.fixture
+def client_for():
+    """An API client signed in as the given user by token."""
+    from rest_framework.authtoken.models import Token
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def log_dir(tmp_path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def session_log_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("services")
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker, session_log_dir):
+    """One real Celery worker on the `default` queue for the whole run."""
+    with django_db_blocker.unblock():
+        service = processes.start_worker(session_log_dir, queues="default")
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def web(django_db_setup, django_db_blocker, session_log_dir):
+    """The ASGI web server (uvicorn) as a real process; yields its base URL."""
+    with django_db_blocker.unblock():
+        service, url = processes.start_web(session_log_dir)
+    yield url
+    service.stop()
+
+
+@pytest.fixture
+def start_worker(log_dir):
+    """Start extra workers (on their own queues) that are stopped after the test."""
+    started = []
+
+    def start(**kwargs):
+        service = processes.start_worker(log_dir, **kwargs)
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A real SeaweedFS S3 server (`weed mini`, free ports, its own credentials) for the whole run."""
+    from infrastructure.storage.seaweedfs import seaweedfs_start
+
+    server = seaweedfs_start(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(s3_server, settings):
+    """Switch this test to the S3 backend, in a bucket of its own (created by the backend on first use)."""
+    for name, value in s3_server.settings(bucket=f"test-{uuid.uuid4().hex[:12]}").items():
+        setattr(settings, name, value)
+    return s3_server

@@ -1,0 +1,128 @@
+"""The Job state machine, through its services and the jobs API (no worker involved)."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from aigc_platform.core.errors import Conflict
+from infrastructure.compute import services
+from infrastructure.compute.models import Job, JobStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def echo_job(owner, **params) -> Job:
+    return services.job_submit(owner=owner, kind="echo", params={"message": "hi", "steps": 1, "delay": 0, **params}, queue="nowhere")
+
+
+def test_claim_is_conditional_so_a_redelivered_message_does_nothing(creator):
+    job = echo_job(creator)
+    first = services.job_claim(job_id=job.id, worker="w1")
+    assert first.status == JobStatus.RUNNING and first.attempt == 1
+    assert services.job_claim(job_id=job.id, worker="w2") is None
+    assert Job.objects.get(pk=job.pk).worker == "w1"
+
+
+def test_only_the_owning_attempt_can_finish_a_job(creator):
+    job = echo_job(creator)
+    services.job_claim(job_id=job.id, worker="w1")
+    assert services.job_succeed(job_id=job.id, attempt=2, result={"x": 1}) is False
+    assert services.job_succeed(job_id=job.id, attempt=1, result={"x": 1}) is True
+    assert services.job_fail(job_id=job.id, attempt=1, error="late") is False
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.result == {"x": 1} and job.progress == 1.0
+
+
+def test_cancel_of_a_queued_job_cancels_at_once_and_it_never_starts(creator):
+    job = services.job_cancel(job=echo_job(creator))
+    assert job.status == JobStatus.CANCELLED
+    assert services.job_claim(job_id=job.id, worker="w1") is None
+
+
+def test_cancel_of_a_running_job_asks_it_to_stop(creator):
+    job = echo_job(creator)
+    services.job_claim(job_id=job.id, worker="w1")
+    job = services.job_cancel(job=job)
+    assert job.status == JobStatus.RUNNING and job.cancel_requested
+    assert services.job_cancel_requested(job_id=job.id)
+
+
+def test_cancel_of_a_finished_job_is_a_conflict(creator):
+    job = echo_job(creator)
+    services.job_claim(job_id=job.id, worker="w1")
+    services.job_succeed(job_id=job.id, attempt=1, result={})
+    with pytest.raises(Conflict):
+        services.job_cancel(job=job)
+
+
+def test_retry_of_a_running_job_is_a_conflict_and_of_a_failed_one_requeues_it(creator):
+    job = echo_job(creator)
+    services.job_claim(job_id=job.id, worker="w1")
+    with pytest.raises(Conflict):
+        services.job_retry(job=job)
+    services.job_fail(job_id=job.id, attempt=1, error="boom")
+    job = services.job_retry(job=job)
+    assert job.status == JobStatus.QUEUED and job.error == "" and job.attempt == 1
+    assert job.max_attempts == 1 + 3
+
+
+def test_a_job_whose_lease_lapsed_is_requeued_then_failed_when_out_of_attempts(creator):
+    job = echo_job(creator)
+    Job.objects.filter(pk=job.pk).update(max_attempts=2)
+    stale = timezone.now() - timedelta(seconds=60)
+    for attempt in (1, 2):
+        assert services.job_claim(job_id=job.id, worker=f"w{attempt}").attempt == attempt
+        Job.objects.filter(pk=job.pk).update(heartbeat_at=stale)
+        counts = services.jobs_requeue_stale(lease_seconds=5)
+        job.refresh_from_db()
+        if attempt == 1:
+            assert counts["requeued"] == 1 and job.status == JobStatus.QUEUED
+    assert counts["failed"] == 1 and job.status == JobStatus.FAILED
+    assert "ran out of attempts" in job.error
+
+
+def test_a_fresh_lease_is_left_alone(creator):
+    job = echo_job(creator)
+    services.job_claim(job_id=job.id, worker="w1")
+    assert services.jobs_requeue_stale(lease_seconds=5) == {"requeued": 0, "failed": 0, "cancelled": 0}
+
+
+def test_jobs_api_shows_owners_only_their_jobs_and_404s_others(creator, other_creator, admin_user, client_for):
+    job = echo_job(creator)
+    assert client_for(creator).get(f"/api/v1/jobs/{job.id}/").status_code == 200
+    assert client_for(other_creator).get(f"/api/v1/jobs/{job.id}/").status_code == 404
+    assert client_for(other_creator).post(f"/api/v1/jobs/{job.id}/cancel/").status_code == 404
+    assert client_for(other_creator).get(f"/api/v1/jobs/{job.id}/events/").status_code == 404
+    assert client_for(other_creator).get("/api/v1/jobs/").json()["count"] == 0
+    assert client_for(admin_user).get("/api/v1/jobs/").json()["count"] == 1
+
+
+def test_jobs_api_conflicts_are_409(creator, client_for):
+    client = client_for(creator)
+    job = echo_job(creator)
+    assert client.post(f"/api/v1/jobs/{job.id}/retry/").status_code == 409
+    assert client.post(f"/api/v1/jobs/{job.id}/cancel/").json()["status"] == "cancelled"
+    response = client.post(f"/api/v1/jobs/{job.id}/cancel/")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "job_finished"
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"kind": "no-such-kind"}, "kind"),
+        ({"kind": "echo", "params": {"steps": 0}}, "params"),
+        ({"kind": "echo", "params": {"volume": 11}}, "params"),
+        ({"kind": "echo", "priority": "high"}, "priority"),
+    ],
+)
+def test_bad_job_submissions_name_the_field(creator, client_for, body, field):
+    response = client_for(creator).post("/api/v1/jobs/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+
+
+def test_bad_ids_and_filters_are_4xx(creator, client_for):
+    client = client_for(creator)
+    assert client.get("/api/v1/jobs/not-a-uuid/").status_code == 404
+    assert client.get("/api/v1/jobs/?status=sleeping").status_code == 400
+    assert client.get("/api/v1/jobs/?page=999").status_code == 404

@@ -1,0 +1,1 @@
+"""Tools layer: datasets, data labeling, training and evaluation."""

@@ -1,0 +1,1 @@
+"""Datasets: items in object storage, imports as jobs, immutable versions."""

@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from tools_layer.datasets.models import Dataset, DatasetItem, DatasetVersion
+
+
+@admin.register(Dataset)
+class DatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "owner", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["name", "owner__username"]
+
+
+@admin.register(DatasetItem)
+class DatasetItemAdmin(admin.ModelAdmin):
+    list_display = ["id", "dataset", "label", "content_type", "length"]
+    search_fields = ["preview", "label", "sha256"]
+    raw_id_fields = ["dataset", "blob"]
+    list_select_related = ["dataset"]
+
+
+@admin.register(DatasetVersion)
+class DatasetVersionAdmin(admin.ModelAdmin):
+    list_display = ["dataset", "number", "item_count", "train_count", "validation_count", "created_at"]
+    raw_id_fields = ["dataset", "manifest", "created_by"]
+    readonly_fields = ["manifest_sha256", "label_counts"]

@@ -1,0 +1,1 @@
+"""Data labeling: projects over dataset versions, tasks, annotations, agreement, export."""

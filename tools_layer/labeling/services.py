@@ -1,0 +1,339 @@
+"""Writes for labeling: projects and members, handing out tasks (next-task), annotations, review,
+proposals, generated outputs sent for rating, and exports (Jobs).
+
+How `next-task` keeps two people off one task. Each task has `overlap` slots. Handing out a task
+locks one open slot (or one whose lock expired) for the asker, in a transaction that reads the
+candidate with SELECT ... FOR UPDATE SKIP LOCKED: two annotators asking at once never get the same
+slot, and neither waits for the other. A person never holds two slots of one task, so with overlap
+1 a task is with at most one person at a time, and with overlap N with N different people.
+"""
+import csv
+import io
+import json
+import tempfile
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from aigc_platform.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from infrastructure.compute.models import Job
+from infrastructure.compute.services import job_submit
+from infrastructure.storage.services import file_store_path
+from tools_layer.datasets import selectors as dataset_selectors
+from tools_layer.datasets import services as dataset_services
+from tools_layer.datasets.models import DatasetKind, DatasetVersion
+from tools_layer.datasets.parsers import RawItem
+from tools_layer.labeling import selectors
+from tools_layer.labeling.models import (
+    Annotation,
+    AnnotationStatus,
+    LabelingProject,
+    LabelingTask,
+    MemberRole,
+    ProjectMember,
+    SlotStatus,
+    TaskSlot,
+    TaskType,
+)
+from tools_layer.labeling.values import category, clean_value
+
+EXPORT_JOB_KIND = "labeling-export"
+PREANNOTATE_JOB_KIND = "labeling-preannotate"
+EXPORT_FORMATS = ("jsonl", "csv", "dataset")
+CREATE_BATCH = 5000
+LABEL_TYPES = (TaskType.SINGLE_LABEL, TaskType.MULTI_LABEL)
+# Which dataset kinds each task type can label.
+KINDS_BY_TYPE = {
+    TaskType.SINGLE_LABEL: {DatasetKind.TEXT, DatasetKind.IMAGE},
+    TaskType.MULTI_LABEL: {DatasetKind.TEXT, DatasetKind.IMAGE},
+    TaskType.RATING: {DatasetKind.TEXT, DatasetKind.IMAGE},
+    TaskType.PAIRWISE: {DatasetKind.PREFERENCE},
+    TaskType.CORRECTION: {DatasetKind.TEXT},
+}
+MAX_LABELS = 36  # one keyboard shortcut each: 1-9, 0, then a-z
+
+
+def _check_labels(task_type: str, labels: list[str]) -> list[str]:
+    if task_type not in LABEL_TYPES:
+        if labels:
+            raise ApplicationError(f"A {task_type} project has no labels.", fields={"labels": ["Leave empty."]})
+        return []
+    labels = [str(label).strip() for label in labels]
+    if len(labels) < 2 or len(set(labels)) != len(labels) or not all(labels) or len(labels) > MAX_LABELS:
+        raise ApplicationError(f"A classification needs 2 to {MAX_LABELS} different, non-empty labels.",
+                               fields={"labels": ["2 to 36 different labels."]})
+    return labels
+
+
+def _users_by_name(usernames: Iterable[str]) -> list:
+    usernames = list(dict.fromkeys(usernames))
+    users = list(get_user_model().objects.filter(username__in=usernames, is_active=True))
+    missing = set(usernames) - {user.username for user in users}
+    if missing:
+        raise ApplicationError(f"No such users: {', '.join(sorted(missing))}.", fields={"annotators": ["Unknown users."]})
+    return users
+
+
+def _create_tasks(project: LabelingProject, tasks: list[LabelingTask]) -> list[LabelingTask]:
+    created = LabelingTask.objects.bulk_create(tasks, batch_size=CREATE_BATCH)
+    TaskSlot.objects.bulk_create(
+        (TaskSlot(project=project, task=task) for task in created for _ in range(project.overlap)), batch_size=CREATE_BATCH
+    )
+    return created
+
+
+@transaction.atomic
+def project_create(*, owner, name: str, task_type: str, dataset_version: DatasetVersion | None = None,
+                   labels: list[str] = (), instructions: str = "", overlap: int = 1, lock_seconds: int = 600,
+                   annotators: Iterable[str] = ()) -> LabelingProject:
+    """A project with one task per item of the dataset version (none without a version: such a
+    project is fed generated outputs through `outputs_send_for_rating`)."""
+    if task_type not in TaskType.values:
+        raise ApplicationError(f"Unknown task type {task_type!r}.", fields={"task_type": [f"One of {', '.join(TaskType.values)}."]})
+    labels = _check_labels(task_type, list(labels))
+    if dataset_version is not None and dataset_version.dataset.kind not in KINDS_BY_TYPE[task_type]:
+        raise ApplicationError(f"A {task_type} project cannot label a {dataset_version.dataset.kind} dataset.",
+                               fields={"dataset_version": ["Wrong kind of dataset for this task type."]})
+    members = _users_by_name(annotators)
+    project = LabelingProject.objects.create(owner=owner, name=name, task_type=task_type, dataset_version=dataset_version,
+                                             labels=labels, instructions=instructions, overlap=overlap, lock_seconds=lock_seconds)
+    ProjectMember.objects.bulk_create(ProjectMember(project=project, user=user) for user in members)
+    if dataset_version is not None:
+        item_ids = dataset_version.entries.order_by("item_id").values_list("item_id", flat=True)
+        _create_tasks(project, [LabelingTask(project=project, item_id=item_id) for item_id in item_ids])
+    return project
+
+
+@transaction.atomic
+def project_member_set(*, project: LabelingProject, username: str, role: str = MemberRole.ANNOTATOR) -> ProjectMember:
+    if role not in MemberRole.values:
+        raise ApplicationError(f"Unknown role {role!r}.", fields={"role": [f"One of {', '.join(MemberRole.values)}."]})
+    (user,) = _users_by_name([username])
+    member, _ = ProjectMember.objects.update_or_create(project=project, user=user, defaults={"role": role})
+    return member
+
+
+@transaction.atomic
+def project_member_remove(*, project: LabelingProject, username: str) -> None:
+    removed, _ = ProjectMember.objects.filter(project=project, user__username=username).delete()
+    if not removed:
+        raise NotFound(f"{username} is not a member of this project.")
+    # Their reservations go back to the queue at once.
+    TaskSlot.objects.filter(project=project, annotator__username=username, status=SlotStatus.LOCKED).update(
+        status=SlotStatus.OPEN, annotator=None, locked_until=None)
+
+
+def _lock_until(project: LabelingProject):
+    return timezone.now() + timedelta(seconds=project.lock_seconds)
+
+
+@transaction.atomic
+def task_next(*, project: LabelingProject, user) -> TaskSlot | None:
+    """Reserve the next task for `user` (see the module docstring); None when nothing is left for them.
+    A task they already hold (a reload, an undone annotation) comes back first, its lock renewed."""
+    held = (TaskSlot.objects.select_for_update().filter(project=project, annotator=user, status=SlotStatus.LOCKED)
+            .select_related("task").order_by("task_id").first())
+    if held is None:
+        now = timezone.now()
+        mine = TaskSlot.objects.filter(task=OuterRef("task"), annotator=user)
+        held = (
+            TaskSlot.objects.filter(project=project).exclude(status=SlotStatus.SUBMITTED)
+            .filter(Q(status=SlotStatus.OPEN) | Q(locked_until__lt=now)).filter(~Exists(mine))
+            .order_by("task_id", "id").select_for_update(skip_locked=True, of=("self",)).select_related("task").first()
+        )
+        if held is None:
+            return None
+        held.annotator, held.status = user, SlotStatus.LOCKED
+    held.locked_until = _lock_until(project)
+    held.save(update_fields=["annotator", "status", "locked_until"])
+    return held
+
+
+@transaction.atomic
+def task_release(*, task: LabelingTask, user) -> None:
+    """Give a reserved task back (skip it) so someone else can take it."""
+    TaskSlot.objects.filter(task=task, annotator=user, status=SlotStatus.LOCKED).update(
+        status=SlotStatus.OPEN, annotator=None, locked_until=None)
+
+
+@transaction.atomic
+def annotation_submit(*, task: LabelingTask, user, value: dict, seconds_spent: float | None = None) -> Annotation:
+    """Record `user`'s answer. A second submit replaces their earlier answer until it is reviewed."""
+    project = task.project
+    value = clean_value(project, value)
+    existing = (Annotation.objects.select_for_update().filter(task=task, annotator=user)
+                .exclude(status=AnnotationStatus.REJECTED).first())
+    if existing is not None:
+        if existing.status == AnnotationStatus.ACCEPTED:
+            raise Conflict("Your annotation of this task was accepted in review; it cannot change.", code="annotation_reviewed")
+        existing.value, existing.seconds_spent = value, seconds_spent
+        existing.save(update_fields=["value", "seconds_spent", "updated_at"])
+        return existing
+    slot = TaskSlot.objects.select_for_update().filter(task=task, annotator=user, status=SlotStatus.LOCKED).first()
+    if slot is None:
+        # Not reserved for them (never asked, or the lock ran out): a free slot will do.
+        slot = (TaskSlot.objects.filter(task=task).filter(Q(status=SlotStatus.OPEN) | Q(status=SlotStatus.LOCKED, locked_until__lt=timezone.now()))
+                .select_for_update(skip_locked=True).first())
+        if slot is None:
+            raise Conflict("This task is not reserved for you: your lock ran out and someone else took it, or it has "
+                           "all the annotations it needs. Ask for the next task.", code="task_not_reserved")
+    slot.annotator, slot.status, slot.locked_until = user, SlotStatus.SUBMITTED, None
+    slot.save(update_fields=["annotator", "status", "locked_until"])
+    return Annotation.objects.create(task=task, slot=slot, annotator=user, value=value, seconds_spent=seconds_spent)
+
+
+@transaction.atomic
+def annotation_withdraw(*, annotation: Annotation, user) -> LabelingTask:
+    """Undo: delete one's own unreviewed answer; the task is reserved for them again."""
+    annotation = Annotation.objects.select_for_update().select_related("task__project").get(pk=annotation.pk)
+    if annotation.annotator_id != user.pk:
+        raise PermissionDenied("Only its author can undo an annotation.")
+    if annotation.status != AnnotationStatus.SUBMITTED:
+        raise Conflict(f"The annotation was already {annotation.status} in review; it cannot be undone.", code="annotation_reviewed")
+    slot_id = annotation.slot_id
+    annotation.delete()
+    if slot_id is not None:
+        TaskSlot.objects.filter(pk=slot_id).update(status=SlotStatus.LOCKED, annotator=user,
+                                                   locked_until=_lock_until(annotation.task.project))
+    return annotation.task
+
+
+@transaction.atomic
+def annotation_review(*, annotation: Annotation, reviewer, decision: str, comment: str = "") -> Annotation:
+    """Accept, or reject: a rejected annotation's slot goes back to the queue for anyone to redo."""
+    annotation = Annotation.objects.select_for_update().select_related("task__project").get(pk=annotation.pk)
+    if not selectors.can_review(project=annotation.task.project, user=reviewer):
+        raise PermissionDenied("Only the project's owner and reviewers review annotations.")
+    if decision not in ("accept", "reject"):
+        raise ApplicationError("decision must be accept or reject.", fields={"decision": ["accept or reject"]})
+    if annotation.status != AnnotationStatus.SUBMITTED:
+        raise Conflict(f"The annotation was already {annotation.status}.", code="annotation_reviewed")
+    annotation.status = AnnotationStatus.ACCEPTED if decision == "accept" else AnnotationStatus.REJECTED
+    annotation.reviewed_by, annotation.reviewed_at, annotation.review_comment = reviewer, timezone.now(), comment
+    if decision == "reject" and annotation.slot_id is not None:
+        TaskSlot.objects.filter(pk=annotation.slot_id).update(status=SlotStatus.OPEN, annotator=None, locked_until=None)
+        annotation.slot = None
+    annotation.save()
+    return annotation
+
+
+@transaction.atomic
+def task_proposals_set(*, project: LabelingProject, proposals: dict[int, dict]) -> int:
+    """Pre-annotations (from a generator, or any outside tool) that annotators see and correct."""
+    tasks = {task.pk: task for task in LabelingTask.objects.filter(project=project, pk__in=list(proposals))}
+    missing = set(proposals) - set(tasks)
+    if missing:
+        raise NotFound(f"No tasks {sorted(missing)[:10]} in this project.")
+    for task_id, value in proposals.items():
+        tasks[task_id].proposal = clean_value(project, value)
+    LabelingTask.objects.bulk_update(tasks.values(), ["proposal"], batch_size=CREATE_BATCH)
+    return len(tasks)
+
+
+def _output_payload(project: LabelingProject, output: dict) -> dict:
+    if project.task_type == TaskType.PAIRWISE:
+        if not all(isinstance(output.get(key), str) and output[key].strip() for key in ("a", "b")):
+            raise ApplicationError("A pairwise project takes outputs {prompt, a, b}.", fields={"outputs": ["Give a and b."]})
+        return {"prompt": str(output.get("prompt", "")), "a": output["a"], "b": output["b"]}
+    if project.task_type in (TaskType.RATING, TaskType.CORRECTION, *LABEL_TYPES):
+        if not isinstance(output.get("text"), str) or not output["text"].strip():
+            raise ApplicationError("Each output needs its text.", fields={"outputs": ["Give text."]})
+        return {"text": output["text"], "prompt": str(output.get("prompt", ""))}
+    raise ApplicationError(f"A {project.task_type} project does not take generated outputs.")
+
+
+@transaction.atomic
+def outputs_send_for_rating(*, project: LabelingProject, outputs: list[dict], source: dict | None = None) -> list[LabelingTask]:
+    """What the applications call to close the loop: generated outputs become tasks of a labeling
+    project (a rating project, a pairwise one for {prompt, a, b}, or any text project).
+    `source` says where they came from (for example {"app": "marketing", "job": "<id>"})."""
+    if project.dataset_version_id is not None and project.dataset_version.dataset.kind == DatasetKind.IMAGE:
+        raise ApplicationError("An image project cannot take text outputs.")
+    tasks = [LabelingTask(project=project, payload=_output_payload(project, output), source=source or {}) for output in outputs]
+    return _create_tasks(project, tasks)
+
+
+def project_export_submit(*, project: LabelingProject, user, format: str, only_accepted: bool = False,
+                          target_dataset=None) -> Job:
+    if format not in EXPORT_FORMATS:
+        raise ApplicationError(f"Unknown export format {format!r}.", fields={"format": [f"One of {', '.join(EXPORT_FORMATS)}."]})
+    params = {"project": str(project.pk), "format": format, "only_accepted": only_accepted,
+              "target_dataset": str(target_dataset.pk) if target_dataset else None}
+    return job_submit(owner=user, kind=EXPORT_JOB_KIND, params=params)
+
+
+def _export_rows(project: LabelingProject, *, only_accepted: bool) -> Iterable[tuple[LabelingTask, dict, list]]:
+    """(task, consensus value, annotations) for each task with an answer, in task order."""
+    live = (AnnotationStatus.ACCEPTED,) if only_accepted else (AnnotationStatus.ACCEPTED, AnnotationStatus.SUBMITTED)
+    tasks = (LabelingTask.objects.filter(project=project, annotations__status__in=live).distinct()
+             .select_related("item__dataset", "item__blob").order_by("id"))
+    for task in tasks.iterator(chunk_size=1000):
+        annotations = list(task.annotations.filter(status__in=live).select_related("annotator").order_by("id"))
+        consensus = selectors.task_consensus(task_type=project.task_type, annotations=[(a.status, a.value) for a in annotations])
+        yield task, consensus, annotations
+
+
+def _label_of(project: LabelingProject, task: LabelingTask, value: dict) -> str:
+    if project.task_type == TaskType.CORRECTION:
+        return task.item.label if task.item_id else ""
+    return category(project.task_type, value)
+
+
+def project_export_run(*, project: LabelingProject, owner, options: dict, job_id=None,
+                       progress: Callable[[float, str], None] = lambda fraction, message: None) -> dict:
+    total = LabelingTask.objects.filter(project=project).count() or 1
+    rows = _export_rows(project, only_accepted=options.get("only_accepted", False))
+    if options["format"] == "dataset":
+        return _export_to_dataset(project, owner, rows, options, job_id, progress, total)
+    with tempfile.NamedTemporaryFile("w+", suffix=f".{options['format']}", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out) if options["format"] == "csv" else None
+        if writer:
+            writer.writerow(["task", "item", "text", "label", "annotations"])
+        count = 0
+        for task, consensus, annotations in rows:
+            content = selectors.task_content(task=task)
+            label = _label_of(project, task, consensus)
+            text = consensus["text"] if project.task_type == TaskType.CORRECTION else content.get("text", "")
+            if writer:
+                writer.writerow([task.pk, task.item_id or "", text or json.dumps({k: content.get(k) for k in ("prompt", "a", "b", "filename") if k in content}), label, len(annotations)])
+            else:
+                record = {"task": task.pk, "item": task.item_id, "content": {k: v for k, v in content.items() if k != "image_url"},
+                          "label": label, "value": consensus, "source": task.source,
+                          "annotations": [{"annotator": a.annotator.username, "value": a.value, "status": a.status} for a in annotations]}
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+            if count % 500 == 0:
+                progress(min(count / total, 0.99), f"Exported {count} tasks")
+        out.flush()
+        file = file_store_path(owner=owner, path=out.name, filename=f"{project.name}-labels.{options['format']}")
+    return {"file": str(file.pk), "rows": count, "download_url": f"/api/v1/files/{file.pk}/download/", "format": options["format"]}
+
+
+def _export_to_dataset(project, owner, rows, options, job_id, progress, total) -> dict:
+    kind = (project.dataset_version.dataset.kind if project.dataset_version_id
+            else DatasetKind.PREFERENCE if project.task_type == TaskType.PAIRWISE else DatasetKind.TEXT)
+    if options.get("target_dataset"):
+        dataset = dataset_selectors.dataset_get(user=owner, pk=options["target_dataset"])
+        if dataset.kind != kind:
+            raise ApplicationError(f"The labels make {kind} items; the dataset {dataset.name!r} holds {dataset.kind} items.")
+    else:
+        dataset = dataset_services.dataset_create(owner=owner, name=f"{project.name} labels {str(project.pk)[:8]}-{timezone.now():%Y%m%d%H%M%S}", kind=kind)
+    texts, copies = [], []
+    for task, consensus, _ in rows:
+        label = _label_of(project, task, consensus)
+        if project.task_type == TaskType.CORRECTION:
+            texts.append(RawItem(where=f"task {task.pk}", text=consensus["text"], label=label))
+        elif task.item_id is not None:
+            copies.append((task.item, label))
+        elif "a" in task.payload:
+            texts.append(RawItem(where=f"task {task.pk}", pair={k: task.payload.get(k, "") for k in ("prompt", "a", "b")}, label=label))
+        else:
+            texts.append(RawItem(where=f"task {task.pk}", text=task.payload["text"], label=label))
+    progress(0.5, f"Saving {len(texts) + len(copies)} labelled items")
+    counts = dataset_services.dataset_items_append(dataset=dataset, owner=dataset.owner, texts=texts, copies=copies, job_id=job_id)
+    version = dataset_services.dataset_version_create(dataset=dataset, user=owner, note=f"Labels from project {project.name}")
+    return {"dataset": str(dataset.pk), "version": str(version.pk), "version_number": version.number, **counts}

@@ -1,0 +1,1 @@
+"""Training and evaluation jobs on GPU workers."""
