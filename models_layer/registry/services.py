@@ -188,6 +188,23 @@ def generator_version_promote(*, user, version: GeneratorVersion, stage: str) ->
 
 
 @transaction.atomic
+def generator_version_metrics_update(*, version: GeneratorVersion, metrics: dict[str, Any]) -> GeneratorVersion:
+    """Merge `metrics` into the version's metrics (an evaluation's results beside its training's);
+    a key given as None is removed. Concurrent merges are serialised on the version's row."""
+    locked = GeneratorVersion.objects.select_for_update().get(pk=version.pk)
+    merged = dict(locked.metrics or {})
+    for key, value in metrics.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    locked.metrics = merged
+    locked.save(update_fields=["metrics"])
+    version.metrics = merged
+    return version
+
+
+@transaction.atomic
 def generator_version_rollback(*, user, generator: Generator) -> GeneratorVersion:
     """Put back the version that the current production version replaced; the current one is archived."""
     generator = Generator.objects.select_for_update().get(pk=generator.pk)
