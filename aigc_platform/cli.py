@@ -128,7 +128,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     """A worker alone, for another machine: it needs DATABASE_URL and CELERY_BROKER_URL."""
     argv = ["celery", "-A", "aigc_platform", "worker", "--loglevel", "INFO", "-Q", args.queues,
-            "--concurrency", str(args.concurrency)]
+            "--concurrency", str(args.concurrency), "--pool", args.pool]
     if args.hostname:
         argv += ["--hostname", args.hostname]
     if args.data_dir:
@@ -157,6 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="Run a worker alone, against DATABASE_URL and CELERY_BROKER_URL.")
     worker.add_argument("--queues", default=DEFAULT_QUEUES)
     worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"],
+                        help="threads for the inference queue, so concurrent generations share one batching engine.")
     worker.add_argument("--hostname", help="Celery node name, e.g. gpu1@%%h.")
     worker.add_argument("--data-dir")
     worker.set_defaults(func=cmd_worker)
