@@ -2,19 +2,25 @@
 
 Plain Python (not a Django app); it runs inside workers. Entry points: `generate_text`,
 `generate_images`, `load_version`; extension points: `register_backend`, `register_torch_architecture`.
-"""
-from models_layer.runtime.backends import (
-    Backend,
-    TorchArchitecture,
-    backend_names,
-    get_backend,
-    register_backend,
-    register_torch_architecture,
-)
-from models_layer.runtime.requests import ImageRequest, TextRequest, TextResult
-from models_layer.runtime.service import generate_images, generate_text, inference_device, load_version
 
-__all__ = [
-    "Backend", "ImageRequest", "TextRequest", "TextResult", "TorchArchitecture", "backend_names", "generate_images",
-    "generate_text", "get_backend", "inference_device", "load_version", "register_backend", "register_torch_architecture",
-]
+Names are imported on first use (PEP 562), and the backend registry itself does not import torch:
+the web process reads backend names and the JSON-schema helper without paying ~250 MB for torch.
+"""
+import importlib
+
+_EXPORTS = {
+    "Backend": "backends", "TorchArchitecture": "backends", "backend_names": "backends", "get_backend": "backends",
+    "register_backend": "backends", "register_torch_architecture": "backends",
+    "ImageRequest": "requests", "TextRequest": "requests", "TextResult": "requests",
+    "generate_images": "service", "generate_text": "service", "inference_device": "service", "load_version": "service",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

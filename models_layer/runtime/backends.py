@@ -6,20 +6,25 @@ Backends are registered by name (`Generator.backend` names one):
   engine (the fast slot decoder for Llama-family models, a generic one otherwise);
 - `torch`: models trained on the platform, saved as `{"architecture", "config", "state_dict"}`;
   the layer that trains them registers each architecture with `register_torch_architecture`.
+
+This module imports torch only when a model loads: the web process reads the registry (names,
+formats) to validate uploads, and must stay light.
 """
+from __future__ import annotations
+
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
-import torch
+from typing import TYPE_CHECKING, Callable
 
 from aigc_platform.core.errors import ApplicationError
-from models_layer.runtime.artifacts import hf_folder_from_gguf, hf_folder_from_zip
-from models_layer.runtime.decoder import make_decoder
-from models_layer.runtime.engine import BatchingEngine, Generation
 from models_layer.runtime.requests import ImageRequest, TextRequest, TextResult
+
+if TYPE_CHECKING:
+    import torch
+
+    from models_layer.runtime.engine import BatchingEngine, Generation
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +76,14 @@ class ImageModel(LoadedModel):
         self.device = device
         self.memory_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
 
-    @torch.inference_mode()
     def generate(self, request: ImageRequest) -> list:
         """`count` images as uint8 arrays [height, width, channels]."""
+        import torch
+
         generator = torch.Generator(device="cpu").manual_seed(int(request.seed))
-        images = self.architecture.sample(self.module, request.count, generator, self.device)
-        images = (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+        with torch.inference_mode():
+            images = self.architecture.sample(self.module, request.count, generator, self.device)
+            images = (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
         return [image.permute(1, 2, 0).numpy() for image in images]
 
     def batch(self, requests: list[ImageRequest]) -> list[list]:
@@ -116,7 +123,12 @@ class TransformersBackend(Backend):
 
     def load(self, *, path: Path, format: str, sha256: str, parameters: dict, options: RuntimeOptions) -> TextModel:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from models_layer.runtime.artifacts import hf_folder_from_gguf, hf_folder_from_zip
+        from models_layer.runtime.decoder import make_decoder
+        from models_layer.runtime.engine import BatchingEngine
 
         folder = hf_folder_from_gguf(path, sha256) if format == "gguf" else hf_folder_from_zip(path, sha256)
         try:
@@ -176,6 +188,8 @@ class TorchBackend(Backend):
     formats = ("torch",)
 
     def load(self, *, path: Path, format: str, sha256: str, parameters: dict, options: RuntimeOptions) -> ImageModel:
+        import torch
+
         try:
             bundle = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:

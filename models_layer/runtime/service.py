@@ -11,7 +11,6 @@ import threading
 import time
 from typing import Any
 
-import torch
 from django.conf import settings
 
 from aigc_platform.core.errors import ApplicationError
@@ -30,8 +29,10 @@ _cache: ModelCache | None = None
 _cache_lock = threading.Lock()
 
 
-def inference_device() -> torch.device:
-    """CUDA when this worker has a GPU (unless AIGC_INFERENCE_DEVICE says otherwise), else the CPU."""
+def inference_device():
+    """CUDA when this worker has a GPU (unless AIGC_INFERENCE_DEVICE says otherwise), else the CPU (a torch.device)."""
+    import torch
+
     wanted = settings.INFERENCE_DEVICE
     if wanted == "auto":
         wanted = "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,13 +1,16 @@
 """Structured output: a JSON schema enforced while sampling (xgrammar), so even a small model's
 answer parses and fits. The schema is compiled without free whitespace: given the choice, a small
 model spends its tokens on newlines."""
+from __future__ import annotations
+
 import json
 import threading
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from aigc_platform.core.errors import ApplicationError
+
+if TYPE_CHECKING:
+    import torch
 
 
 def schema_of(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
