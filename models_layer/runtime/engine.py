@@ -84,6 +84,7 @@ class _Sequence:
     last: int = 0
     produced: int = 0
     finish_reason: str = ""
+    peak_batch: int = 1
 
 
 class BatchingEngine:
@@ -195,6 +196,7 @@ class BatchingEngine:
         logits = self.decoder.decode(tokens, positions)
         for sequence in batch:
             sequence.position += 1
+            sequence.peak_batch = max(sequence.peak_batch, len(batch))
         self.steps += 1
         self.max_batch_seen = max(self.max_batch_seen, len(batch))
         self._advance(batch, logits)
@@ -265,4 +267,5 @@ class BatchingEngine:
         sequence.generation._events.put(("done", TextResult(
             text=text, finish_reason=reason, prompt_tokens=len(sequence.prompt), completion_tokens=sequence.produced,
             seed=int(sequence.request.seed), seconds=time.perf_counter() - sequence.submitted, json=json_value,
+            peak_batch=sequence.peak_batch,
         )))

@@ -26,6 +26,7 @@ class TextResult:
     seed: int
     seconds: float
     json: Any = None
+    peak_batch: int = 1  # the most sequences it shared a decode step with (itself included)
 
     def as_dict(self) -> dict[str, Any]:
         answer = {
@@ -35,6 +36,7 @@ class TextResult:
             "usage": {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens},
             "seconds": round(self.seconds, 3),
             "tokens_per_second": round(self.completion_tokens / self.seconds, 2) if self.seconds > 0 else None,
+            "peak_batch": self.peak_batch,
         }
         if self.json is not None:
             answer["json"] = self.json

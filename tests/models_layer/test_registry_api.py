@@ -44,6 +44,20 @@ def test_generate_waits_streams_tokens_and_repeats_with_the_same_seed(builtin_li
     assert again["result"]["text"] == job["result"]["text"]
 
 
+def test_concurrent_generate_jobs_are_batched_by_the_inference_worker(builtin_live, creator, client_for, inference_worker):
+    # Given four requests queued at once
+    client = client_for(creator)
+    body = {"messages": [{"role": "user", "content": "Describe the sea."}], "max_new_tokens": 24, "temperature": 0.7}
+    ids = [client.post("/api/v1/generators/smollm2-135m-instruct/generate/", {**body, "seed": seed}, format="json").json()["id"]
+           for seed in range(4)]
+    # when the threads-pool worker runs them
+    jobs = wait_for(lambda: (found := [client.get(f"/api/v1/jobs/{pk}/").json() for pk in ids])
+                    and all(j["status"] in ("succeeded", "failed") for j in found) and found, timeout=120, what="the jobs")
+    assert [j["status"] for j in jobs] == ["succeeded"] * 4, jobs
+    # then their sequences shared decode steps instead of running one after another
+    assert max(j["result"]["peak_batch"] for j in jobs) >= 2, [j["result"] for j in jobs]
+
+
 @pytest.mark.parametrize("body, field", [
     ({"prompt": "hi", "temperature": 5}, "temperature"),
     ({"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]}, "prompt"),
