@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "aigc_platform.core",
     "infrastructure.storage",
     "infrastructure.compute",
+    "infrastructure.usage",
     "models_layer.registry",
     "tools_layer.datasets",
     "tools_layer.labeling",
@@ -182,6 +183,11 @@ AIGC_RATE_LIMITS = {
     "anon": env.str("AIGC_RATE_LIMIT_ANON", default="120/minute"),
     "sign_in": env.str("AIGC_RATE_LIMIT_SIGN_IN", default="10/minute"),
 }
+
+# Generation quotas: tokens generated per day (UTC midnight to midnight) per user, and per API key;
+# 0 means none. Over it, generation requests get a 429 that says when the quota resets.
+AIGC_QUOTA_TOKENS_PER_DAY = env.int("AIGC_QUOTA_TOKENS_PER_DAY", default=0)
+AIGC_QUOTA_TOKENS_PER_DAY_API_KEY = env.int("AIGC_QUOTA_TOKENS_PER_DAY_API_KEY", default=0)
 
 # Celery: Redis is the broker everywhere; `aigc up` starts an embedded one when this is unset.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")

@@ -76,6 +76,22 @@ def worker(django_db_setup, django_db_blocker, session_log_dir):
 
 
 @pytest.fixture(scope="session")
+def inference_worker(django_db_setup, django_db_blocker, session_log_dir):
+    """One worker on the generation queue, as `aigc up` runs it: threads share one batching engine.
+    GGUF conversions are kept across runs in AIGC_MODEL_FOLDERS_DIR (default: ~/.cache/aigc-platform)."""
+    import os
+
+    from django.conf import settings
+
+    folders = os.environ.get("AIGC_MODEL_FOLDERS_DIR", str(Path.home() / ".cache" / "aigc-platform" / "model-folders"))
+    with django_db_blocker.unblock():
+        service = processes.start_worker(session_log_dir, queues=settings.GENERATION_QUEUE, concurrency=16, pool="threads",
+                                         AIGC_MODEL_FOLDERS_DIR=folders)
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
 def web(django_db_setup, django_db_blocker, session_log_dir):
     """The ASGI web server (uvicorn) as a real process; yields its base URL."""
     with django_db_blocker.unblock():

@@ -1,15 +1,14 @@
-"""Fixtures of the model layer: the built-in generator and a threads-pool inference worker."""
+"""Fixtures of the model layer: the built-in generator (the inference worker is in tests/conftest.py)."""
 import os
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from tests import processes
 
 # Converting the built-in GGUF into a checkpoint folder takes most of a minute; the folders are keyed
 # by content hash, so test runs share them here instead of converting again in each fresh data dir.
-MODEL_FOLDERS = Path(os.environ.get("AIGC_TEST_MODEL_FOLDERS_DIR", Path.home() / ".cache" / "aigc-platform" / "model-folders"))
+MODEL_FOLDERS = Path(os.environ.get("AIGC_MODEL_FOLDERS_DIR", Path.home() / ".cache" / "aigc-platform" / "model-folders"))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,13 +23,3 @@ def builtin(db):
     from models_layer.registry.services import generators_bootstrap
 
     return generators_bootstrap()
-
-
-@pytest.fixture(scope="session")
-def inference_worker(django_db_setup, django_db_blocker, session_log_dir):
-    """One worker on the generation queue, as `aigc up` runs it: threads share one batching engine."""
-    with django_db_blocker.unblock():
-        service = processes.start_worker(session_log_dir, queues=settings.GENERATION_QUEUE, concurrency=16, pool="threads",
-                                         AIGC_MODEL_FOLDERS_DIR=str(MODEL_FOLDERS))
-    yield service
-    service.stop()
