@@ -19,5 +19,13 @@ def api_key_user(*, raw_key: str):
     return api_key.owner
 
 
+def request_api_key_prefix(request) -> str | None:
+    """The public prefix of the API key a DRF request authenticated with, or None (token, session)."""
+    auth = getattr(request, "auth", None)
+    if isinstance(auth, str) and auth.startswith(f"{KEY_PREFIX}_"):
+        return auth.split("_", 2)[1]
+    return None
+
+
 def api_keys_of(*, user):
     return ApiKey.objects.filter(owner=user)

@@ -6,16 +6,9 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
-from aigc_platform.accounts.services import KEY_PREFIX
+from aigc_platform.accounts.selectors import request_api_key_prefix
 
 logger = logging.getLogger(__name__)
-
-
-def _api_key_prefix(request) -> str | None:
-    auth = getattr(request, "auth", None)
-    if isinstance(auth, str) and auth.startswith(f"{KEY_PREFIX}_"):
-        return auth.split("_", 2)[1]
-    return None
 
 
 class _SettingsRateThrottle(SimpleRateThrottle):
@@ -49,7 +42,7 @@ class ApiKeyRateThrottle(_SettingsRateThrottle):
     scope = "api_key"
 
     def get_cache_key(self, request, view) -> str | None:
-        prefix = _api_key_prefix(request)
+        prefix = request_api_key_prefix(request)
         return self.cache_format % {"scope": self.scope, "ident": prefix} if prefix else None
 
 

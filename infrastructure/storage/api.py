@@ -55,7 +55,7 @@ class FileDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
-        services.file_delete(file=selectors.file_get(user=request.user, pk=pk))
+        services.file_delete(file=selectors.file_get(user=request.user, pk=pk), actor=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import ProtectedError, Sum
 from django.template.defaultfilters import filesizeformat
 
+from aigc_platform.audit.services import audit_record
 from aigc_platform.core.errors import Conflict, PayloadTooLarge
 from infrastructure.storage.backends import CHUNK_SIZE, get_backend, object_key
 from infrastructure.storage.models import File
@@ -111,11 +112,15 @@ def _delete_object_if_unreferenced(key: str) -> None:
         logger.warning("Could not delete the unreferenced object %s; `aigc storage check` lists it.", key, exc_info=True)
 
 
-def file_delete(*, file: File) -> None:
-    """Delete the row; its object goes too once no other row names it (after the transaction commits)."""
+def file_delete(*, file: File, actor=None, request=None) -> None:
+    """Delete the row; its object goes too once no other row names it (after the transaction commits).
+    A deletion a person asked for (`actor`) is recorded in the audit log."""
     key = file.key
     with transaction.atomic():
         try:
+            if actor is not None:
+                audit_record(action="file_deleted", actor=actor, target=file, request=request,
+                             detail={"filename": file.filename, "size": file.size, "sha256": file.sha256})
             file.delete()
         except ProtectedError as error:
             users = sorted({obj._meta.verbose_name for obj in error.protected_objects})

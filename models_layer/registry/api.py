@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aigc_platform.accounts.roles import OPERATOR, user_has_role
+from aigc_platform.accounts.selectors import request_api_key_prefix
 from aigc_platform.core.errors import ApplicationError, PermissionDenied
 from infrastructure.compute.selectors import jobs_visible_to
 from infrastructure.compute.serializers import JobSerializer
@@ -141,7 +142,8 @@ class GeneratorGenerateApi(APIView):
             wait = min(float(request.query_params.get("wait", 0)), WAIT_MAX_SECONDS)
         except ValueError:
             raise ApplicationError("wait must be a number of seconds.", fields={"wait": ["A number."]}) from None
-        job = services.generation_submit(user=request.user, generator=slug, params=params, version=version)
+        job = services.generation_submit(user=request.user, generator=slug, params=params, version=version,
+                                         api_key_prefix=request_api_key_prefix(request))
         if wait > 0:
             job = _wait_for(request.user, job, wait)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)

@@ -55,6 +55,7 @@ class GenerateJobParams(StrictSerializer):
     generator = serializers.SlugField()
     version = serializers.IntegerField(min_value=1)
     request = serializers.DictField()
+    api_key_prefix = serializers.CharField(required=False, max_length=16, help_text="The API key it came with (usage).")
 
 
 class ValidateJobParams(StrictSerializer):

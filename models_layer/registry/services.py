@@ -11,10 +11,12 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from aigc_platform.audit.services import audit_record
 from aigc_platform.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from infrastructure.compute.models import Job
 from infrastructure.compute.services import job_submit
 from infrastructure.storage.services import file_store_path
+from infrastructure.usage.services import usage_request_record
 from models_layer.registry import selectors
 from models_layer.registry.models import Generator, GeneratorKind, GeneratorVersion, Stage, VersionFormat, Visibility
 from models_layer.registry.serializers import PARAMS_BY_KIND
@@ -175,6 +177,7 @@ def generator_version_promote(*, user, version: GeneratorVersion, stage: str) ->
             code="not_validated",
         )
     now = timezone.now()
+    previous_stage = version.stage
     if stage == Stage.PRODUCTION:
         current = generator.versions.select_for_update().filter(stage=Stage.PRODUCTION).first()
         if current is not None:
@@ -183,6 +186,10 @@ def generator_version_promote(*, user, version: GeneratorVersion, stage: str) ->
         version.promoted_at = now
     version.stage = stage
     version.save(update_fields=["stage", "replaced_version", "promoted_at"])
+    audit_record(action="generator_version_promoted", actor=user, target=version, detail={
+        "generator": generator.slug, "version": version.number, "from": previous_stage, "to": stage,
+        "replaced_version": version.replaced_version.number if stage == Stage.PRODUCTION and version.replaced_version else None,
+    })
     logger.info("%s moved %s to %s", user, version, stage)
     return version
 
@@ -215,6 +222,8 @@ def generator_version_rollback(*, user, generator: Generator) -> GeneratorVersio
     previous = GeneratorVersion.objects.select_for_update().get(pk=current.replaced_version_id)
     GeneratorVersion.objects.filter(pk=current.pk).update(stage=Stage.ARCHIVED)
     GeneratorVersion.objects.filter(pk=previous.pk).update(stage=Stage.PRODUCTION, promoted_at=timezone.now())
+    audit_record(action="generator_version_rolled_back", actor=user, target=previous,
+                 detail={"generator": generator.slug, "from_version": current.number, "to_version": previous.number})
     logger.info("%s rolled %s back from v%s to v%s", user, generator.slug, current.number, previous.number)
     previous.refresh_from_db()
     return previous
@@ -268,12 +277,15 @@ def _resolve_version(*, user, generator: Generator, version: int | None) -> Gene
     return chosen
 
 
-def generation_submit(*, user, generator: Generator | str, params: dict[str, Any], version: int | None = None) -> Job:
+def generation_submit(
+    *, user, generator: Generator | str, params: dict[str, Any], version: int | None = None, api_key_prefix: str | None = None,
+) -> Job:
     """Validate a generation request for the generator's kind and queue it as a `generate` job.
 
     `generator` is a Generator or a slug the user may see; `version` a version number (default: the
     production version). A missing seed is drawn now and kept in the job's params, so a retry of the
-    job gives the same output.
+    job gives the same output. Over the day's token quota of the user (or of `api_key_prefix`, the API
+    key the request came with) it raises QuotaExceeded (429).
     """
     if isinstance(generator, str):
         generator = selectors.generator_get(user=user, slug=generator)
@@ -284,7 +296,8 @@ def generation_submit(*, user, generator: Generator | str, params: dict[str, Any
     if request.get("seed") is None:
         request["seed"] = secrets.randbelow(2**31)
     chosen = _resolve_version(user=user, generator=generator, version=version)
-    return job_submit(
-        owner=user, kind="generate", queue=settings.GENERATION_QUEUE,
-        params={"version_id": chosen.pk, "generator": generator.slug, "version": chosen.number, "request": request},
-    )
+    usage_request_record(user=user, api_key_prefix=api_key_prefix)
+    job_params = {"version_id": chosen.pk, "generator": generator.slug, "version": chosen.number, "request": request}
+    if api_key_prefix:
+        job_params["api_key_prefix"] = api_key_prefix
+    return job_submit(owner=user, kind="generate", queue=settings.GENERATION_QUEUE, params=job_params)

@@ -16,6 +16,7 @@ from django.conf import settings
 from aigc_platform.core.errors import ApplicationError
 from infrastructure.storage.selectors import file_local_path
 from infrastructure.storage.services import file_store
+from infrastructure.usage.services import usage_tokens_record
 from models_layer.runtime.backends import ImageModel, LoadedModel, RuntimeOptions, TextModel, get_backend
 from models_layer.runtime.cache import ModelCache
 from models_layer.runtime.requests import ImageRequest, TextRequest
@@ -123,7 +124,11 @@ def generate_text(
         # A cancelled job, or any error in the consumer, frees the sequence's slot at the next step.
         if generation.result is None:
             generation.cancel()
-    return generation.result.as_dict()
+    result = generation.result.as_dict()
+    if ctx is not None:
+        usage_tokens_record(user_id=ctx.owner_id, tokens=result["usage"]["completion_tokens"],
+                            api_key_prefix=ctx.params.get("api_key_prefix"))
+    return result
 
 
 def generate_images(*, version, owner, count: int = 4, seed: int | None = None) -> dict[str, Any]:

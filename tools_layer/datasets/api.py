@@ -60,7 +60,7 @@ class DatasetDetailApi(APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, pk):
-        services.dataset_delete(dataset=selectors.dataset_get(user=request.user, pk=pk))
+        services.dataset_delete(dataset=selectors.dataset_get(user=request.user, pk=pk), actor=request.user, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from aigc_platform.audit.services import audit_record
 from aigc_platform.core.errors import ApplicationError, Conflict
 from infrastructure.compute.models import Job
 from infrastructure.compute.services import job_submit
@@ -63,10 +64,14 @@ def dataset_update(*, dataset: Dataset, name: str | None = None, description: st
     return dataset
 
 
-def dataset_delete(*, dataset: Dataset) -> None:
-    """The dataset, its items and versions, and the objects only they used."""
+def dataset_delete(*, dataset: Dataset, actor=None, request=None) -> None:
+    """The dataset, its items and versions, and the objects only they used. A deletion a person asked
+    for (`actor`) is recorded in the audit log."""
     owner = dataset.owner
     with transaction.atomic():
+        if actor is not None:
+            audit_record(action="dataset_deleted", actor=actor, target=dataset, request=request,
+                         detail={"name": dataset.name, "owner": owner.get_username()})
         blob_ids = set(DatasetItem.objects.filter(dataset=dataset).values_list("blob_id", flat=True))
         blob_ids.update(DatasetVersion.objects.filter(dataset=dataset).values_list("manifest_id", flat=True))
         dataset.delete()
