@@ -1,5 +1,6 @@
 """The generators API end to end: real web server, real workers (threads pool for generation)."""
 import json
+from pathlib import Path
 
 import pytest
 import requests
@@ -96,6 +97,56 @@ def test_a_broken_upload_fails_its_validation_job_and_never_reaches_production(o
     assert row.stage == Stage.DRAFT and row.validation_error
     promote = client.post("/api/v1/generators/uploaded/versions/1/promote/", {"stage": "production"}, format="json")
     assert promote.status_code == 409
+
+
+def _tiny_llama_checkpoint_zip(builtin, folder) -> "Path":
+    """A real (if untrained) two-layer Llama with SmolLM2's tokenizer, zipped as an HF checkpoint folder."""
+    import shutil
+
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from infrastructure.storage.selectors import file_local_path
+    from models_layer.runtime.artifacts import hf_folder_from_gguf
+
+    source = hf_folder_from_gguf(file_local_path(file=builtin.artifact), builtin.artifact.sha256)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True,
+                         eos_token_id=tokenizer.eos_token_id)
+    checkpoint = folder / "tiny-llama"
+    LlamaForCausalLM(config).save_pretrained(checkpoint)
+    tokenizer.save_pretrained(checkpoint)
+    return Path(shutil.make_archive(str(folder / "tiny-llama"), "zip", folder, "tiny-llama"))
+
+
+def test_an_uploaded_hf_checkpoint_is_validated_promoted_and_generates(
+    builtin_live, operator, client_for, worker, inference_worker, tmp_path
+):
+    # Given an operator's generator and a zipped Hugging Face checkpoint
+    client = client_for(operator)
+    client.post("/api/v1/generators/", {"slug": "tiny", "name": "Tiny", "kind": "text"}, format="json")
+    archive = _tiny_llama_checkpoint_zip(builtin_live, tmp_path)
+    # when they upload it, it starts in draft with a validation job
+    with archive.open("rb") as upload:
+        version = client.post("/api/v1/generators/tiny/versions/", {"file": upload, "format": "hf", "model_card": "# Tiny\n"},
+                              format="multipart").json()
+    assert version["stage"] == "draft" and version["validation_job"]
+    job = wait_for(lambda: (j := client.get(f"/api/v1/jobs/{version['validation_job']}/").json())["status"] in ("succeeded", "failed") and j,
+                   timeout=120, what="the validation job")
+    # then the job proves it loads and generates, and the version moves to staging
+    assert job["status"] == "succeeded", job["error"]
+    assert job["result"]["validated"] is True
+    detail = client.get("/api/v1/generators/tiny/").json()
+    assert detail["versions"][0]["stage"] == "staging" and detail["versions"][0]["validated"] is True
+    # and once promoted it is what generate uses by default
+    promoted = client.post("/api/v1/generators/tiny/versions/1/promote/", {"stage": "production"}, format="json")
+    assert promoted.status_code == 200 and promoted.json()["stage"] == "production"
+    answer = client.post("/api/v1/generators/tiny/generate/?wait=120", {"prompt": "Hello", "max_new_tokens": 5, "seed": 3},
+                         format="json").json()
+    assert answer["status"] == "succeeded", answer
+    assert answer["result"]["version"] == 1 and answer["result"]["usage"]["completion_tokens"] >= 1
 
 
 def test_pages_show_model_cards_and_the_playground(builtin_live, creator, client):
