@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "tools_layer.datasets",
     "tools_layer.labeling",
     "tools_layer.training",
+    "tools_layer.evaluation",
     "applications.marketing",
     "applications.courseware",
 ]
@@ -268,7 +269,7 @@ MODEL_CACHE_MAX_BYTES = env.int("AIGC_MODEL_CACHE_MAX_BYTES", default=4 * 1024**
 MODEL_FOLDERS_DIR = Path(env.str("AIGC_MODEL_FOLDERS_DIR", default=str(STORAGE_CACHE_DIR / "models")))
 
 # Applications (marketing copy, courseware). The text generator per language is a generator slug whose
-# production version writes that language; a language mapped to nothing is refused with a 400 that
+# production version writes that language (or `slug:number` for one version); a language mapped to nothing is refused with a 400 that
 # names this setting (the built-in SmolLM2 writes English only; register a multilingual one for zh).
 APPLICATIONS_GENERATORS = {
     "en": env.str("AIGC_GENERATOR_EN", default=DEFAULT_TEXT_GENERATOR) or None,

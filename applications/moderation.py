@@ -49,7 +49,8 @@ def moderation_record(*, user, where: str, terms: list[str], language: str, targ
 
 
 def moderate_inputs(*, user, fields: dict[str, str | list[str]], language: str, where: str) -> None:
-    """Refuse a request whose fields hold blocked terms (ContentBlocked, 400), and log it for admins."""
+    """Refuse a request whose fields hold blocked terms (ContentBlocked, 400), and log it for admins.
+    Call it before opening a transaction: a rollback would take the audit record with it."""
     problems: dict[str, list[str]] = {}
     found: set[str] = set()
     for name, value in fields.items():

@@ -5,18 +5,26 @@ from typing import Any, Callable
 
 from django.conf import settings
 
-from aigc_platform.core.errors import ApplicationError, Conflict
+from aigc_platform.core.errors import ApplicationError, Conflict, NotFound
 from models_layer.registry import selectors as registry
 
 LANGUAGES = {"en": "English", "zh": "Chinese"}
 
 
 def generator_version_for(*, user, language: str, generator: str | None = None, version: int | None = None):
-    """The GeneratorVersion that writes `language`: a chosen generator (and version), else the
-    production version of the generator that settings.APPLICATIONS_GENERATORS names for it."""
+    """The GeneratorVersion that writes `language`: a chosen generator (and version), else what
+    settings.APPLICATIONS_GENERATORS names for it: `slug` (its production version) or `slug:number`."""
     if language not in LANGUAGES:
         raise ApplicationError(f"Unknown language {language!r}.", fields={"language": [f"One of {', '.join(LANGUAGES)}."]})
-    slug = generator or settings.APPLICATIONS_GENERATORS.get(language)
+    slug = generator
+    if not slug:
+        configured = (settings.APPLICATIONS_GENERATORS.get(language) or "").strip()
+        slug, _, number = configured.partition(":")
+        if number and version is None:
+            if not number.isdigit():
+                raise ApplicationError(f"APPLICATIONS_GENERATORS[{language!r}] = {configured!r} is not `slug` or `slug:number`.",
+                                       code="misconfigured")
+            version = int(number)
     if not slug:
         raise ApplicationError(
             f"No text generator is set for {LANGUAGES[language]} ({language}). An operator registers a generator "
@@ -25,7 +33,17 @@ def generator_version_for(*, user, language: str, generator: str | None = None, 
             code="no_generator_for_language",
             fields={"language": [f"APPLICATIONS_GENERATORS[{language!r}] is not set."]},
         )
-    chosen = registry.generator_get(user=user, slug=slug)
+    try:
+        chosen = registry.generator_get(user=user, slug=slug)
+    except NotFound:
+        if generator:
+            raise
+        raise ApplicationError(
+            f"APPLICATIONS_GENERATORS names {slug!r} for {LANGUAGES[language]} ({language}), but no such generator is "
+            "registered and public. An operator registers it (or fixes the setting).",
+            code="no_generator_for_language",
+            fields={"language": [f"APPLICATIONS_GENERATORS[{language!r}] names an unknown generator."]},
+        ) from None
     if chosen.kind != "text":
         raise ApplicationError(f"{slug} is not a text generator.", fields={"generator": ["Not a text generator."]})
     if version is None:
@@ -99,6 +117,10 @@ class SectionStream:
 
     def check_cancelled(self) -> None:
         self.ctx.check_cancelled()
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else a JobContext offers (owner_id, params, log…) is the job's own.
+        return getattr(self.ctx, name)
 
 
 def write_json(

@@ -41,6 +41,8 @@ class GenerationRequestSerializer(StrictSerializer):
     brand_voice = serializers.IntegerField(required=False, allow_null=True, default=None)
     generator = serializers.SlugField(required=False, allow_null=True, default=None, help_text="Default: the language's generator.")
     generator_version = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1)
+    seed = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=0, max_value=2**31 - 1,
+                                    help_text="Repeat a generation exactly (same generator version and hardware).")
 
     def validate_template(self, slug):
         try:

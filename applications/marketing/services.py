@@ -17,21 +17,21 @@ JOB_KIND = "marketing-generate"
 MAX_VARIANTS = 10
 
 
-@transaction.atomic
 def brand_voice_create(*, owner, name: str, description: str = "", audience: str = "", words_to_use: list[str] = (),
                        banned_words: list[str] = (), sample_copy: str = "") -> BrandVoice:
+    # The content filter runs outside any transaction, so that the audit record of a block stays.
+    moderate_inputs(user=owner, fields={"name": name, "description": description, "audience": audience,
+                                        "words_to_use": list(words_to_use), "sample_copy": sample_copy},
+                    language="en", where="brand voice")
     if BrandVoice.objects.filter(owner=owner, name=name).exists():
         raise Conflict(f"You have a brand voice named {name!r} already.", fields={"name": ["Taken."]})
-    moderate_inputs(user=owner, fields={"name": name, "description": description, "sample_copy": sample_copy},
-                    language="en", where="brand voice")
     return BrandVoice.objects.create(owner=owner, name=name, description=description, audience=audience,
                                      words_to_use=list(words_to_use), banned_words=list(banned_words), sample_copy=sample_copy)
 
 
-@transaction.atomic
 def brand_voice_update(*, voice: BrandVoice, **changes: Any) -> BrandVoice:
-    moderate_inputs(user=voice.owner, fields={k: v for k, v in changes.items() if k in ("name", "description", "sample_copy")},
-                    language="en", where="brand voice")
+    moderate_inputs(user=voice.owner, language="en", where="brand voice", fields={
+        k: v for k, v in changes.items() if k in ("name", "description", "audience", "words_to_use", "sample_copy")})
     if "name" in changes and BrandVoice.objects.filter(owner=voice.owner, name=changes["name"]).exclude(pk=voice.pk).exists():
         raise Conflict(f"You have a brand voice named {changes['name']!r} already.", fields={"name": ["Taken."]})
     for name, value in changes.items():
@@ -53,7 +53,6 @@ def _voice_text(voice: BrandVoice | None) -> str:
     return "; ".join(part for part in parts if part)
 
 
-@transaction.atomic
 def generation_submit(
     *,
     user,
@@ -68,22 +67,30 @@ def generation_submit(
     brand_voice: BrandVoice | None = None,
     generator: str | None = None,
     generator_version: int | None = None,
+    seed: int | None = None,
 ) -> Generation:
-    """Check the request (content filter, a generator for the language), record it, and queue its job."""
+    """Check the request (content filter, a generator for the language), record it, and queue its job.
+    A given `seed` makes the generation repeatable on the same generator version and hardware."""
     if not template.active:
         raise ApplicationError(f"The template {template.slug} is switched off.", fields={"template": ["Inactive."]})
     if not 1 <= variants <= MAX_VARIANTS:
         raise ApplicationError(f"Ask for 1 to {MAX_VARIANTS} variants.", fields={"variants": ["Out of range."]})
     moderate_inputs(user=user, language=language, where="marketing",
                     fields={"product": product, "audience": audience, "tone": tone, "keywords": list(keywords)})
+    banned = {word.strip().lower() for word in (brand_voice.banned_words if brand_voice else [])}
+    clashes = [word for word in keywords if word.strip().lower() in banned]
+    if clashes:
+        raise ApplicationError(f"The brand voice {brand_voice.name!r} bans {', '.join(clashes)}, which the request requires.",
+                               code="keyword_banned", fields={"keywords": [f"Banned by the brand voice: {', '.join(clashes)}."]})
     version = generator_version_for(user=user, language=language, generator=generator, version=generator_version)
-    generation = Generation.objects.create(
-        owner=user, template=template, brand_voice=brand_voice, product=product, audience=audience, tone=tone,
-        language=language, length=length, keywords=list(keywords), variant_count=variants, generator=version_label(version),
-    )
-    generation.job = job_submit(owner=user, kind=JOB_KIND, params={
-        "generation_id": str(generation.pk), "version_id": version.pk, "seed": secrets.randbelow(2**31)})
-    generation.save(update_fields=["job"])
+    with transaction.atomic():
+        generation = Generation.objects.create(
+            owner=user, template=template, brand_voice=brand_voice, product=product, audience=audience, tone=tone,
+            language=language, length=length, keywords=list(keywords), variant_count=variants, generator=version_label(version),
+        )
+        generation.job = job_submit(owner=user, kind=JOB_KIND, params={
+            "generation_id": str(generation.pk), "version_id": version.pk, "seed": secrets.randbelow(2**31) if seed is None else seed})
+        generation.save(update_fields=["job"])
     return generation
 
 
@@ -99,12 +106,14 @@ def _brief(generation: Generation) -> copywriting.Brief:
 def variant_write(*, version, template: Template, brief: copywriting.Brief, index: int, seed: int, ctx=None,
                   max_attempts: int | None = None) -> dict[str, Any]:
     """Write one variant, check it, and write it again (a bounded number of times) while a check fails.
-    Returns {"text", "fields", "checks", "passed", "attempts"}: the last try when none passed."""
+    Returns {"text", "fields", "checks", "passed", "attempts", "tries"}: the last try when none passed;
+    `tries` lists each attempt's text and the checks it failed."""
     max_attempts = max_attempts or settings.APPLICATIONS_MAX_ATTEMPTS
     fields = copywriting.field_limits(template.fields, brief.length)
     feedback: list[str] = []
     force_keywords: list[str] = []
     best: dict[str, Any] | None = None
+    tries: list[dict[str, Any]] = []
     for attempt in range(1, max_attempts + 1):
         values, why = write_json(
             version=version, system=copywriting.SYSTEM,
@@ -120,7 +129,11 @@ def variant_write(*, version, template: Template, brief: copywriting.Brief, inde
             values = copywriting.trim_cut_words(fields, values)
             checks = copywriting.variant_checks(fields, values, brief)
         passed = all(check["passed"] for check in checks.values())
-        best = {"text": copywriting.render(fields, values), "fields": values, "checks": checks, "passed": passed, "attempts": attempt}
+        text = copywriting.render(fields, values)
+        failed = [name for name, check in checks.items() if not check["passed"]]
+        # What the content filter blocked is not kept, not even in the record of tries.
+        tries.append({"attempt": attempt, "text": "" if "content_filter" in failed else text, "failed": failed})
+        best = {"text": text, "fields": values, "checks": checks, "passed": passed, "attempts": attempt, "tries": tries}
         if passed:
             break
         feedback = copywriting.feedback_for(checks, brief) if "length" in checks else ["Keep it shorter."]
@@ -170,7 +183,6 @@ def generation_store_variants(*, generation: Generation, variants: list[dict]) -
     )
 
 
-@transaction.atomic
 def variant_update(*, variant: Variant, user, text: str | None = None, favourite: bool | None = None) -> Variant:
     """Edit the text in place (its checks run again on the new text) or mark it a favourite."""
     if text is not None and text != variant.text:

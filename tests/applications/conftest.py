@@ -24,3 +24,14 @@ def builtin(db):
     from models_layer.registry.services import generators_bootstrap
 
     return generators_bootstrap()
+
+
+@pytest.fixture
+def marketing_templates(db):
+    """The built-in marketing templates, seeded by the same function as their data migration (a
+    transactional test's flush empties every table, the migration's rows included)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("applications.marketing.migrations.0002_seed_templates").seed(apps, None)

@@ -1,0 +1,69 @@
+"""How one variant is bounded and judged: the limits a length allows, the grammar that keeps
+required keywords, the checks (length, banned words, keywords, content filter), and edits read back."""
+import re
+
+from applications.marketing import copywriting
+from applications.marketing.services import _split_fields
+
+HERO = [{"name": "headline", "label": "Headline", "min_chars": 15, "max_chars": 60},
+        {"name": "cta", "label": "Button", "min_chars": 5, "max_chars": 25}]
+
+
+def _brief(**changes):
+    return copywriting.Brief(**{"product": "boots", "audience": "hikers", "tone": "bold", "language": "en", "length": "medium",
+                                "keywords": [], "banned_words": [], **changes})
+
+
+def test_a_shorter_length_lowers_each_maximum_but_never_below_its_minimum():
+    short = copywriting.field_limits(HERO, "short")
+    assert [(f["min_chars"], f["max_chars"]) for f in short] == [(15, 30), (5, 15)]
+    assert copywriting.field_limits(HERO, "long") == HERO
+    assert [f["max_chars"] for f in copywriting.field_limits(HERO, "medium")] == [45, 18]
+
+
+def test_the_keyword_grammar_accepts_copy_that_holds_every_keyword_within_the_limit():
+    schema = copywriting.variant_schema(HERO, force_keywords=["waterproof", "light"])
+    pattern = re.compile(schema["properties"]["headline"]["pattern"])
+    assert pattern.match("Stay dry with waterproof and light boots")
+    assert pattern.match("Waterproof, light.")
+    assert not pattern.match("Stay dry with light boots")  # a keyword missing
+    assert not pattern.match("waterproof light " + "x" * 80)  # far over the limit
+    assert schema["properties"]["cta"] == {"type": "string", "minLength": 5, "maxLength": 25}
+    assert schema["required"] == ["headline", "cta"] and schema["additionalProperties"] is False
+
+
+def test_checks_report_each_rule_with_its_reason():
+    brief = _brief(keywords=["waterproof"], banned_words=["cheap"])
+    good = copywriting.variant_checks(HERO, {"headline": "Waterproof boots for every trail", "cta": "Shop now"}, brief)
+    assert all(check["passed"] for check in good.values()) and set(good) == {
+        "length", "banned_words", "required_keywords", "content_filter"}
+    bad = copywriting.variant_checks(HERO, {"headline": "Cheap shit", "cta": "Go"}, brief)
+    assert not any(check["passed"] for check in bad.values())
+    assert bad["length"]["detail"] == ("headline has 10 characters (allowed 15-60); "
+                                       "cta has 2 characters (allowed 5-25)")
+    assert bad["banned_words"]["detail"] == "uses cheap" and bad["required_keywords"]["detail"] == "missing waterproof"
+    # whole words only: "cheaply" is not "cheap"; Chinese words are found anywhere
+    assert copywriting.variant_checks(HERO, {"headline": "Made cheaply, worn proudly", "cta": "Buy now"}, brief)["banned_words"]["passed"]
+    zh = copywriting.variant_checks(HERO, {"headline": "防水的徒步鞋，便宜又好看", "cta": "立即购买吧"}, _brief(banned_words=["便宜"]))
+    assert not zh["banned_words"]["passed"]
+    feedback = copywriting.feedback_for(bad, brief)
+    assert any("cheap" in note for note in feedback) and any("waterproof" in note for note in feedback)
+
+
+def test_the_prompt_carries_the_brief_the_voice_and_the_feedback():
+    prompt = copywriting.variant_prompt("Write a headline for {product} ({audience}, {tone}). {voice}{keywords}Write in {language}.",
+                                        HERO, _brief(language="zh", keywords=["light"], banned_words=["cheap"], voice="Calm"),
+                                        feedback=["Do not use: cheap."])
+    assert "boots (hikers, bold)" in prompt and "Write in Chinese." in prompt and "Brand voice: Calm." in prompt
+    assert "Use the words: light." in prompt and "Never use these words: cheap." in prompt
+    assert prompt.endswith("Fix this from the last try: Do not use: cheap.")
+
+
+def test_a_cut_word_is_trimmed_and_an_edited_text_is_read_back_into_its_fields():
+    limits = [{"name": "headline", "min_chars": 5, "max_chars": 20}]
+    assert copywriting.trim_cut_words(limits, {"headline": "Stay dry on every tra"}) == {"headline": "Stay dry on every"}
+    assert copywriting.trim_cut_words(limits, {"headline": "Stay dry, hike on!!"}) == {"headline": "Stay dry, hike on!!"}
+    text = copywriting.render(HERO, {"headline": "Dry feet, long trails", "cta": "Shop boots"})
+    assert text == "Headline: Dry feet, long trails\nButton: Shop boots"
+    assert _split_fields(HERO, text + "\nand more") == {"headline": "Dry feet, long trails", "cta": "Shop boots and more"}
+    assert _split_fields(limits, "  Just a headline ") == {"headline": "Just a headline"}
