@@ -48,7 +48,8 @@ class GrammarCompiler:
         self._lock = threading.Lock()
 
     def matcher(self, schema: dict[str, Any]):
-        key = json.dumps(schema, sort_keys=True)
+        # Property order is kept: the grammar writes properties in the schema's order (a title before its body).
+        key = json.dumps(schema)
         with self._lock:
             compiled = self._compiled.get(key)
             if compiled is None:
