@@ -1,0 +1,285 @@
+"""Writes for training: submit a run (a `training` Job routed to a worker that can hold it), run it
+inside the job (metrics, samples, checkpoints, resume), and register its result as a generator version."""
+import base64
+import io
+import json
+import logging
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from aigc_platform.core.errors import ApplicationError, Conflict
+from infrastructure.compute.services import job_submit
+from infrastructure.storage.selectors import file_local_path, file_open
+from infrastructure.storage.services import file_delete, file_store, file_store_path
+from models_layer.registry import selectors as registry_selectors
+from models_layer.registry import services as registry_services
+from models_layer.registry.models import GeneratorVersion
+from tools_layer.datasets.selectors import dataset_version_get
+from tools_layer.training import cards
+from tools_layer.training.models import TrainingMetric, TrainingRun
+from tools_layer.training.serializers import HYPERPARAMETERS
+
+logger = logging.getLogger(__name__)
+
+TRAINING_JOB_KIND = "training"
+DEFAULT_BASE_GENERATOR = registry_services.BUILTIN_SLUG
+# Which kind of dataset and generator each recipe works with (the trainers say the same; they are
+# not imported here because the web process never imports torch).
+RECIPE_KINDS = {
+    "lm-scratch": {"dataset": "text", "generator": "text", "needs_base": False},
+    "lm-finetune": {"dataset": "text", "generator": "text", "needs_base": True},
+    "dcgan": {"dataset": "image", "generator": "image", "needs_base": False},
+    "vae": {"dataset": "image", "generator": "image", "needs_base": False},
+}
+BACKEND_FOR_KIND = {"text": "transformers", "image": "torch"}
+
+
+def hyperparameters_validate(*, recipe: str, hyperparameters: dict) -> dict:
+    """The recipe's hyperparameters with defaults filled in; unknown names and bad values are errors."""
+    serializer = HYPERPARAMETERS[recipe](data=hyperparameters or {})
+    if not serializer.is_valid():
+        raise ApplicationError(f"The hyperparameters of {recipe} are invalid.", fields={"hyperparameters": serializer.errors})
+    return json.loads(json.dumps(serializer.validated_data))
+
+
+def _base_version(*, user, recipe: str, base_generator: str | None) -> GeneratorVersion | None:
+    if not RECIPE_KINDS[recipe]["needs_base"]:
+        if base_generator:
+            raise ApplicationError(f"{recipe} trains from scratch; it takes no base generator.",
+                                   fields={"base_generator": ["Leave empty for this recipe."]})
+        return None
+    generator = registry_selectors.generator_get(user=user, slug=base_generator or DEFAULT_BASE_GENERATOR)
+    if generator.kind != "text" or generator.backend != "transformers":
+        raise ApplicationError(f"{generator.slug} is not a causal language model.", fields={"base_generator": ["Pick a text generator."]})
+    version = registry_selectors.generator_production_version(generator=generator)
+    if version.format not in ("gguf", "hf"):
+        raise ApplicationError(f"{generator.slug}'s production version is not a GGUF or Hugging Face checkpoint.",
+                               fields={"base_generator": ["Unsupported format."]})
+    return version
+
+
+def _check_target(*, user, slug: str, recipe: str) -> None:
+    existing = registry_selectors.generators_visible_to(user=user).filter(slug=slug).first()
+    if existing is None:
+        from models_layer.registry.models import Generator
+
+        if Generator.objects.filter(slug=slug).exists():
+            raise Conflict(f"A generator named {slug!r} exists already.", code="slug_taken", fields={"generator": ["Taken."]})
+        return
+    if not registry_selectors.generator_can_manage(user=user, generator=existing):
+        raise ApplicationError(f"You may not add versions to {slug}.", code="permission_denied",
+                               fields={"generator": ["Not yours: pick a new name."]})
+    if existing.kind != RECIPE_KINDS[recipe]["generator"]:
+        raise ApplicationError(f"{slug} is a {existing.kind} generator; {recipe} makes {RECIPE_KINDS[recipe]['generator']} ones.",
+                               fields={"generator": ["Kind does not match the recipe."]})
+
+
+@transaction.atomic
+def training_job_submit(
+    *,
+    user,
+    recipe: str,
+    dataset_version,
+    hyperparameters: dict | None = None,
+    base_generator: str | None = None,
+    generator: str | None = None,
+    gpus: int = 0,
+    min_gpu_memory_mb: int = 0,
+    queue: str = "default",
+) -> TrainingRun:
+    """Validate a training request and queue it as a `training` Job. A job that asks for GPUs is
+    routed by the worker registry to a worker whose GPUs can hold it; it waits while none can."""
+    if recipe not in RECIPE_KINDS:
+        raise ApplicationError(f"Unknown recipe {recipe!r}.", fields={"recipe": [f"One of {', '.join(RECIPE_KINDS)}."]})
+    hp = hyperparameters_validate(recipe=recipe, hyperparameters=hyperparameters or {})
+    version = dataset_version_get(user=user, pk=dataset_version)
+    wanted = RECIPE_KINDS[recipe]["dataset"]
+    if version.dataset.kind != wanted:
+        raise ApplicationError(f"{recipe} trains on {wanted} datasets; {version} is {version.dataset.kind}.",
+                               fields={"dataset_version": [f"Pick a version of a {wanted} dataset."]})
+    if version.train_count < 1:
+        raise ApplicationError(f"{version} has no training examples.", fields={"dataset_version": ["Empty train split."]})
+    base = _base_version(user=user, recipe=recipe, base_generator=base_generator)
+    if generator:
+        _check_target(user=user, slug=generator, recipe=recipe)
+    processes = hp["cpu_processes"] or max(gpus, 1)
+    slug = generator or f"{recipe}-{uuid.uuid4().hex[:8]}"
+    params = {"recipe": recipe, "dataset_version": str(version.pk), "base_version_id": base.pk if base else None,
+              "generator": slug, "hyperparameters": hp}
+    job = job_submit(owner=user, kind=TRAINING_JOB_KIND, params=params, queue=queue, gpus=gpus,
+                     min_gpu_memory_mb=min_gpu_memory_mb)
+    return TrainingRun.objects.create(
+        job=job, owner=user, recipe=recipe, dataset_version=version, base_version=base, generator_slug=slug,
+        hyperparameters=hp, processes=processes, total_steps=hp["steps"],
+    )
+
+
+# Running inside the job
+
+def _rounded(values: dict) -> dict:
+    return {name: (round(value, 6) if isinstance(value, float) else value) for name, value in values.items()}
+
+
+class JobReporter:
+    """Where the training loop's measurements go: metric rows and `metrics` events, `sample`
+    events, checkpoints in object storage. Cancel and a lost lease stop the loop before a step."""
+
+    def __init__(self, *, ctx, run: TrainingRun):
+        self.ctx, self.run = ctx, run
+
+    def check_stop(self, step: int) -> None:
+        self.ctx.check_cancelled()
+
+    def metrics(self, step: int, values: dict) -> None:
+        values = _rounded(values)
+        TrainingMetric.objects.update_or_create(run=self.run, step=step, defaults={"values": values, "attempt": self.ctx.attempt})
+        self.ctx.emit("metrics", {"step": step, "attempt": self.ctx.attempt, **values})
+        shown = ", ".join(f"{name} {values[name]:.4g}" for name in ("loss", "val_loss") if name in values)
+        self.ctx.progress(step / self.run.total_steps, f"Step {step} of {self.run.total_steps}: {shown}")
+
+    def sample(self, step: int, sample: dict) -> None:
+        if "png" in sample:
+            image = "data:image/png;base64," + base64.b64encode(sample["png"]).decode()
+            self.ctx.emit("sample", {"step": step, "image": image})
+        else:
+            self.ctx.emit("sample", {"step": step, "text": sample["text"]})
+            self.ctx.log(f"Sample at step {step}: {sample['text'][:300]}")
+
+    def checkpoint(self, step: int, state: dict) -> None:
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save({"step": step, "recipe": self.run.recipe, "trainer": state}, buffer)
+        self.checkpoint_bytes(step, buffer)
+
+    def checkpoint_bytes(self, step: int, stream) -> None:
+        stream.seek(0)
+        stored = file_store(owner=self.run.owner, stream=stream, filename=f"training-{self.run.job_id}-step{step}.pt",
+                            content_type="application/octet-stream")
+        previous = self.run.checkpoint
+        TrainingRun.objects.filter(pk=self.run.pk).update(checkpoint=stored, checkpoint_step=step)
+        self.run.checkpoint, self.run.checkpoint_step = stored, step
+        if previous is not None:
+            file_delete(file=previous)
+        self.ctx.log(f"Checkpoint at step {step} stored ({stored.size} bytes).")
+
+
+def _checkpoint_load(run: TrainingRun) -> dict | None:
+    import torch
+
+    if run.checkpoint is None:
+        return None
+    with file_open(file=run.checkpoint) as stream:
+        data = io.BytesIO(stream.read())
+    return torch.load(data, map_location="cpu", weights_only=True)
+
+
+def _base_folder(run: TrainingRun) -> Path | None:
+    from models_layer.runtime.artifacts import hf_folder_from_gguf, hf_folder_from_zip
+
+    version = run.base_version
+    if version is None:
+        return None
+    path = file_local_path(file=version.artifact)
+    return hf_folder_from_gguf(path, version.artifact.sha256) if version.format == "gguf" else hf_folder_from_zip(path, version.artifact.sha256)
+
+
+def training_device(run: TrainingRun):
+    import torch
+
+    return torch.device("cuda" if run.job.gpus and torch.cuda.is_available() else "cpu")
+
+
+def training_run_execute(*, ctx) -> dict[str, Any]:
+    """The `training` job: train (resuming from the run's last checkpoint when there is one), then
+    register the result as a draft version and queue its validation."""
+    import torch
+
+    from tools_layer.training import distributed, loop
+    from tools_layer.training.architectures import register_architectures
+    from tools_layer.training.data import training_data
+    from tools_layer.training.recipes import recipe_trainer
+
+    register_architectures()
+    run = TrainingRun.objects.select_related("job", "dataset_version__dataset", "base_version__artifact", "checkpoint",
+                                             "owner").get(pk=ctx.job_id)
+    if run.result_version_id:
+        return _result(run)
+    hp = run.hyperparameters
+    checkpoint = _checkpoint_load(run)
+    start = checkpoint["step"] if checkpoint else 0
+    # The curve stays one curve: points after the checkpoint are trained again, so they are recorded again.
+    TrainingMetric.objects.filter(run=run, step__gt=start).delete()
+    if start:
+        ctx.log(f"Attempt {ctx.attempt}: resuming from the checkpoint at step {start}.")
+    ctx.progress(start / run.total_steps, "Reading the dataset version…")
+    data = training_data(version=run.dataset_version, kind=RECIPE_KINDS[run.recipe]["dataset"],
+                         image_size=int(hp.get("image_size", 8)))
+    base_folder = _base_folder(run)
+    reporter = JobReporter(ctx=ctx, run=run)
+    device = training_device(run)
+    workdir = Path(tempfile.mkdtemp(prefix=f"training-{run.job_id}-"))
+    try:
+        if run.processes > 1:
+            export = distributed.train_distributed(
+                run=run, ctx=ctx, reporter=reporter, data=data, base_folder=base_folder, workdir=workdir,
+                start_step=start, checkpoint=checkpoint, device_type=device.type,
+            )
+        else:
+            torch.manual_seed(int(hp["seed"]))
+            try:
+                trainer = recipe_trainer(run.recipe)(hyperparameters=hp, data=data, device=device, base_folder=base_folder,
+                                                     state=checkpoint["trainer"] if checkpoint else None)
+            except ValueError as error:
+                raise ApplicationError(str(error)) from None
+            ctx.progress(start / run.total_steps, f"Training from step {start}.")
+            loop.train(trainer, start_step=start, reporter=reporter)
+            ctx.progress(1.0, "Saving the model…")
+            export = loop.export(trainer, workdir / "export")
+        ctx.check_cancelled()
+        training_version_register(run=run, export=export)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return _result(run)
+
+
+def _result(run: TrainingRun) -> dict[str, Any]:
+    run.refresh_from_db()
+    version = run.result_version
+    last = TrainingMetric.objects.filter(run=run).order_by("-step").first()
+    return {
+        "generator": version.generator.slug, "version": version.number, "stage": version.stage,
+        "validation_job": str(version.validation_job_id) if version.validation_job_id else None,
+        "steps": run.total_steps, "final_metrics": last.values if last else {},
+    }
+
+
+@transaction.atomic
+def training_version_register(*, run: TrainingRun, export) -> GeneratorVersion:
+    """The trained model as a new draft version (of a new generator when the run names none that
+    exists), with its lineage and model card; its validation job then moves it to staging."""
+    kind = RECIPE_KINDS[run.recipe]["generator"]
+    generator = registry_selectors.generators_visible_to(user=run.owner).filter(slug=run.generator_slug).first()
+    if generator is None:
+        generator = registry_services.generator_create(
+            owner=run.owner, slug=run.generator_slug, name=f"{run.generator_slug}", kind=kind, backend=BACKEND_FOR_KIND[kind],
+            description=f"Trained on the platform with the {run.recipe} recipe on {run.dataset_version}.",
+        )
+    metrics = list(TrainingMetric.objects.filter(run=run).order_by("step"))
+    final = metrics[-1].values if metrics else {}
+    suffix = ".zip" if export.format == "hf" else ".pt"
+    artifact = file_store_path(owner=run.owner, path=export.path, filename=f"{generator.slug}-{run.job_id}{suffix}")
+    version = registry_services.generator_version_create(
+        generator=generator, artifact=artifact, format=export.format, parameters=export.parameters,
+        metrics={name: value for name, value in final.items() if isinstance(value, (int, float))},
+        model_card=cards.model_card(run=run, generator=generator, metrics=metrics),
+        base_version=run.base_version, training_job=run.job, dataset_version_ref=str(run.dataset_version_id),
+        created_by=run.owner,
+    )
+    TrainingRun.objects.filter(pk=run.pk).update(result_version=version)
+    return registry_services.generator_version_validation_submit(user=run.owner, version=version)
