@@ -2,8 +2,14 @@
 import threading
 
 import pytest
+import torch
+from PIL import Image
 
-from models_layer.runtime import TextRequest, generate_text, load_version
+from infrastructure.storage.models import File
+from infrastructure.storage.selectors import file_local_path
+from infrastructure.storage.services import file_store
+from models_layer.registry import services
+from models_layer.runtime import TextRequest, TorchArchitecture, generate_images, generate_text, load_version, register_torch_architecture
 from models_layer.runtime.text import TextAssembler
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +81,41 @@ def test_text_that_may_start_a_stop_sequence_is_held_back():
     assert assembler.add(ord("X")) == "ENX"
     assembler.add(ord("E")), assembler.add(ord("N")), assembler.add(ord("D"))
     assert assembler.stopped and assembler.text == "abcENX"
+
+
+class _Pixels(torch.nn.Module):
+    """A generator of 8x8 grey images from noise: one linear layer, enough to exercise the image path."""
+
+    def __init__(self, latent: int):
+        super().__init__()
+        self.latent = latent
+        self.out = torch.nn.Linear(latent, 64)
+
+
+def _sample_pixels(module, count, generator, device):
+    noise = torch.randn(count, module.latent, generator=generator).to(device)
+    return torch.sigmoid(module.out(noise)).view(count, 1, 8, 8)
+
+
+def test_an_image_version_makes_pngs_stored_as_files_and_repeats_with_its_seed(operator, tmp_path):
+    # Given an image generator whose torch checkpoint names a registered architecture
+    register_torch_architecture(TorchArchitecture(name="test-pixels", kind="image", build=lambda config: _Pixels(**config),
+                                                  sample=_sample_pixels))
+    path = tmp_path / "pixels.pt"
+    torch.save({"architecture": "test-pixels", "config": {"latent": 4}, "state_dict": _Pixels(4).state_dict()}, path)
+    with path.open("rb") as stream:
+        artifact = file_store(owner=operator, stream=stream, filename="pixels.pt")
+    generator = services.generator_create(owner=operator, slug="pixels", name="Pixels", kind="image", backend="torch")
+    version = services.generator_version_create(generator=generator, artifact=artifact, format="torch", created_by=operator)
+    # when its validation runs and it generates three images twice with one seed
+    assert services.generator_version_validate(version_id=version.pk)["validated"]
+    first = generate_images(version=version, owner=operator, count=3, seed=5)
+    again = generate_images(version=version, owner=operator, count=3, seed=5)
+    # then each image is a stored 8x8 PNG with a download link, the same for the same seed
+    assert len(first["images"]) == 3 and first["seed"] == 5
+    assert all(image["url"] == f"/api/v1/files/{image['file_id']}/download/" for image in first["images"])
+    stored = [File.objects.get(pk=image["file_id"]) for image in first["images"] + again["images"]]
+    assert all(f.content_type == "image/png" and f.owner == operator for f in stored)
+    assert [f.sha256 for f in stored[:3]] == [f.sha256 for f in stored[3:]]
+    assert len({f.sha256 for f in stored[:3]}) == 3
+    assert Image.open(file_local_path(file=stored[0])).size == (8, 8)
