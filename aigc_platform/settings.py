@@ -285,6 +285,10 @@ MODERATION_BLOCKED_TERMS = {
         "kill yourself", "white power", "heil hitler", "child porn", "make a bomb",
     ]),
     "zh": env.list("AIGC_MODERATION_TERMS_ZH", default=["傻逼", "操你妈", "去死吧", "草泥马", "儿童色情", "制造炸弹"]),
+# Training (tools_layer.training): torch threads of a CPU training job (0: torch's default, one per
+# core). Set it to cores / worker concurrency where several jobs share a machine's CPUs.
+TRAINING_CPU_THREADS = env.int("AIGC_TRAINING_CPU_THREADS", default=0)
+
 }
 
 LOGGING = {

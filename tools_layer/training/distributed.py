@@ -52,7 +52,10 @@ def train_distributed(*, run, ctx, reporter, data: dict, base_folder: Path | Non
     (workdir / "spec.json").write_text(json.dumps(spec))
     command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", f"--nproc-per-node={processes}",
                "--master-addr=127.0.0.1", f"--master-port={free_port()}", "-m", "tools_layer.training.distributed", str(workdir)]
-    env = dict(os.environ, OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 1) // processes)), PYTHONUNBUFFERED="1")
+    from django.conf import settings
+
+    threads = settings.TRAINING_CPU_THREADS or max(1, (os.cpu_count() or 1) // processes)
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1")
     ctx.log(f"Starting {processes} DDP processes ({spec['backend']}).")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                                start_new_session=True, preexec_fn=_die_with_parent)

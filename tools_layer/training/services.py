@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from aigc_platform.core.errors import ApplicationError, Conflict
@@ -223,6 +224,8 @@ def training_run_execute(*, ctx) -> dict[str, Any]:
     base_folder = _base_folder(run)
     reporter = JobReporter(ctx=ctx, run=run)
     device = training_device(run)
+    if device.type == "cpu" and settings.TRAINING_CPU_THREADS:
+        torch.set_num_threads(settings.TRAINING_CPU_THREADS)
     workdir = Path(tempfile.mkdtemp(prefix=f"training-{run.job_id}-"))
     try:
         if run.processes > 1:

@@ -1,0 +1,131 @@
+"""Each recipe learns on small real data (loss goes down), repeats exactly with the same seed, and a
+run resumed from its checkpoint state continues exactly as if it had not stopped. Plain torch, in
+this process: the job around the loop is tested in test_training_jobs.py."""
+import io
+
+import pytest
+import torch
+
+from tools_layer.training import loop
+from tools_layer.training.recipes import recipe_trainer
+from tools_layer.training.serializers import HYPERPARAMETERS
+from tests.tools_layer.training_data import digit_pngs, topic_texts
+
+CPU = torch.device("cpu")
+
+
+class Recorder:
+    def __init__(self):
+        self.points, self.samples, self.states = {}, {}, {}
+
+    def check_stop(self, step):
+        pass
+
+    def metrics(self, step, values):
+        self.points[step] = values
+
+    def sample(self, step, sample):
+        self.samples[step] = sample
+
+    def checkpoint(self, step, state):
+        buffer = io.BytesIO()
+        torch.save(state, buffer)  # as the job stores it: it must survive a round trip through bytes
+        buffer.seek(0)
+        self.states[step] = torch.load(buffer, weights_only=True)
+
+
+def hyperparameters(recipe: str, **values) -> dict:
+    serializer = HYPERPARAMETERS[recipe](data=values)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Two cores are shared by the whole suite: more torch threads than cores only slow each other down."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict:
+    topics = topic_texts(16)
+    return {"train": topics[:13], "validation": topics[13:]}
+
+
+@pytest.fixture(scope="module")
+def digits() -> dict:
+    from tools_layer.training.data import _image_tensor
+
+    images = torch.stack([_image_tensor(png, 8) for png in digit_pngs(600)])
+    return {"train": images[:500], "validation": images[500:]}
+
+
+LM_SMALL = dict(vocab_size=300, context=32, batch_size=8, n_embd=32, n_layer=1, n_head=2, learning_rate=1e-2,
+                warmup_steps=2, sample_tokens=8)
+
+
+def run(recipe: str, data: dict, hp: dict, *, start: int = 0, state=None) -> Recorder:
+    torch.manual_seed(hp["seed"])
+    trainer = recipe_trainer(recipe)(hyperparameters=hp, data=data, device=CPU, state=state)
+    recorder = Recorder()
+    loop.train(trainer, start_step=start, reporter=recorder)
+    return recorder
+
+
+def falls(recorder: Recorder, name: str) -> tuple[float, float]:
+    steps = sorted(recorder.points)
+    return recorder.points[steps[0]][name], recorder.points[steps[-1]][name]
+
+
+def test_lm_scratch_learns_the_prose_and_samples_text(texts):
+    hp = hyperparameters("lm-scratch", steps=30, eval_every=5, sample_every=30, checkpoint_every=30, **LM_SMALL)
+    recorder = run("lm-scratch", texts, hp)
+    first, last = falls(recorder, "loss")
+    assert last < first - 0.5, (first, last)
+    first_val, last_val = falls(recorder, "val_loss")
+    assert last_val < first_val
+    assert recorder.points[30]["tokens_per_second"] > 0 and 0 < recorder.points[30]["lr"] <= 1e-2
+    assert isinstance(recorder.samples[30]["text"], str) and recorder.samples[30]["text"].startswith("The")
+
+
+def test_lm_scratch_repeats_exactly_and_resumes_exactly(texts):
+    hp = hyperparameters("lm-scratch", steps=12, eval_every=2, sample_every=6, checkpoint_every=6, **LM_SMALL)
+    whole = run("lm-scratch", texts, hp)
+    again = run("lm-scratch", texts, hp)
+    assert again.points.keys() == whole.points.keys()
+    assert all(again.points[s]["loss"] == whole.points[s]["loss"] for s in whole.points)
+    # A run stopped after its checkpoint at step 6 and resumed from that state in a fresh trainer
+    resumed = run("lm-scratch", texts, hp, start=6, state=whole.states[6])
+    assert sorted(resumed.points) == [8, 10, 12]
+    for step in (8, 10, 12):
+        assert resumed.points[step]["loss"] == pytest.approx(whole.points[step]["loss"], rel=1e-5)
+        assert resumed.points[step]["val_loss"] == pytest.approx(whole.points[step]["val_loss"], rel=1e-5)
+
+
+def test_vae_learns_the_digits_and_samples_a_grid(digits):
+    hp = hyperparameters("vae", steps=80, eval_every=10, sample_every=80, checkpoint_every=80, batch_size=64)
+    recorder = run("vae", digits, hp)
+    first, last = falls(recorder, "val_loss")
+    assert last < first * 0.9, (first, last)
+    assert recorder.samples[80]["png"].startswith(b"\x89PNG")
+    assert recorder.points[80]["images_per_second"] > 0
+
+
+def test_dcgan_images_come_closer_to_real_digits(digits):
+    hp = hyperparameters("dcgan", steps=60, eval_every=10, sample_every=60, checkpoint_every=60, batch_size=32, width=16)
+    recorder = run("dcgan", digits, hp)
+    # The GAN's curve is the distance (MMD) of its images to held-out real digits
+    first, last = falls(recorder, "val_loss")
+    assert last < first * 0.7, (first, last)
+    assert {"loss", "d_loss", "val_loss"} <= set(recorder.points[60])
+    assert recorder.samples[60]["png"].startswith(b"\x89PNG")
+
+
+def test_image_checkpoint_state_resumes_exactly(digits):
+    hp = hyperparameters("vae", steps=10, eval_every=2, sample_every=10, checkpoint_every=4, batch_size=32)
+    whole = run("vae", digits, hp)
+    resumed = run("vae", digits, hp, start=4, state=whole.states[4])
+    assert [round(resumed.points[s]["loss"], 4) for s in (6, 8, 10)] == [round(whole.points[s]["loss"], 4) for s in (6, 8, 10)]
