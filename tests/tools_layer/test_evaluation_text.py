@@ -4,38 +4,21 @@ the version's metrics."""
 import io
 import json
 import math
-import os
 import random
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from pydoc_data.topics import topics
 
 from infrastructure.compute.models import Job, JobStatus
 from infrastructure.storage.services import file_store
 from models_layer.registry.models import GeneratorVersion
-from tests import processes
 from tests.processes import wait_for
 from tools_layer.datasets import services as datasets
 from tools_layer.evaluation.models import Evaluation
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-# The built-in GGUF's converted checkpoint folder is shared between runs (as the model layer's tests do).
-MODEL_FOLDERS = Path(os.environ.get("AIGC_TEST_MODEL_FOLDERS_DIR", Path.home() / ".cache" / "aigc-platform" / "model-folders"))
 JOB_TIMEOUT = 150
-
-
-@pytest.fixture(scope="module")
-def evaluation_worker(django_db_setup, django_db_blocker, session_log_dir):
-    """A worker on the inference queue, as `aigc up` runs it (threads pool, one engine per model)."""
-    MODEL_FOLDERS.mkdir(parents=True, exist_ok=True)
-    with django_db_blocker.unblock():
-        service = processes.start_worker(session_log_dir, queues=settings.GENERATION_QUEUE, concurrency=4, pool="threads",
-                                         AIGC_MODEL_FOLDERS_DIR=str(MODEL_FOLDERS))
-    yield service
-    service.stop()
 
 
 @pytest.fixture
@@ -80,7 +63,7 @@ def finished(client, evaluation: dict) -> dict:
     return found
 
 
-def test_perplexity_is_finite_and_lower_on_prose_than_on_shuffled_characters(evaluation_worker, builtin, operator, client_for):
+def test_perplexity_is_finite_and_lower_on_prose_than_on_shuffled_characters(inference_worker, builtin, operator, client_for):
     # Given the same paragraphs twice: as written, and with each paragraph's characters shuffled.
     prose = paragraphs(30)
     real = frozen_dataset(operator, "prose", [{"text": t} for t in prose], kind="text", validation_fraction=0.1)
@@ -118,7 +101,7 @@ def test_perplexity_is_finite_and_lower_on_prose_than_on_shuffled_characters(eva
     assert {e["id"] for e in listed["results"]} == {on_prose["id"], on_garbage["id"]}
 
 
-def test_bleu_and_rouge_against_references_are_in_range_and_repeat_exactly(evaluation_worker, builtin, operator, client_for):
+def test_bleu_and_rouge_against_references_are_in_range_and_repeat_exactly(inference_worker, builtin, operator, client_for):
     # Given a preference dataset: prompts whose chosen answer is the reference.
     sentences = [
         "The quick brown fox jumps over the lazy dog.",
@@ -151,3 +134,26 @@ def test_bleu_and_rouge_against_references_are_in_range_and_repeat_exactly(evalu
            {k: second[k] for k in ("bleu", "rouge1", "rouge2", "rougeL", "perplexity")}
     assert [s["output"] for s in runs[0]["samples"]] == [s["output"] for s in runs[1]["samples"]]
     assert runs[0]["samples"][0]["references"][0] in sentences
+
+
+def test_a_cancelled_evaluation_stops_between_items_and_changes_no_metrics(inference_worker, builtin, operator, client_for):
+    # Given an evaluation of many validation items.
+    version = frozen_dataset(operator, "long", [{"text": t} for t in paragraphs(60)], kind="text", validation_fraction=0.9)
+    client = client_for(operator)
+    before = GeneratorVersion.objects.get(pk=builtin.pk).metrics
+    evaluation = client.post("/api/v1/evaluations/", {"generator": builtin.generator.slug, "dataset_version": str(version.pk)},
+                             format="json").json()
+
+    # When it is cancelled once it has scored a few items.
+    # (Loading is the first 5% of its progress; each of its 54 items is under 2% more.)
+    wait_for(lambda: Job.objects.get(pk=evaluation["job"]).progress > 0.06, timeout=JOB_TIMEOUT, interval=0.1,
+             what="the evaluation to score items")
+    assert client.post(f"/api/v1/jobs/{evaluation['job']}/cancel/").status_code == 200
+
+    # Then it stops within seconds, before the last item, and nothing is recorded.
+    wait_for(lambda: Job.objects.get(pk=evaluation["job"]).status == JobStatus.CANCELLED, timeout=30, what="the job to stop")
+    job = Job.objects.get(pk=evaluation["job"])
+    assert job.progress < 0.9
+    stored = Evaluation.objects.get(pk=evaluation["id"])
+    assert stored.metrics == {} and stored.finished_at is None
+    assert GeneratorVersion.objects.get(pk=builtin.pk).metrics == before

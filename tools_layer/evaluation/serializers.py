@@ -8,7 +8,7 @@ from tools_layer.evaluation.services import MAX_ITEMS
 
 class EvaluationCreateSerializer(StrictSerializer):
     generator = serializers.CharField(max_length=100, help_text="The generator's slug.")
-    version = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None,
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False, allow_null=True, default=None,
                                        help_text="A version number; the production version if left out.")
     dataset_version = serializers.UUIDField(required=False, allow_null=True, default=None,
                                             help_text="Required for a text generator: whose validation split is scored. "
