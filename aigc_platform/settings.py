@@ -170,6 +170,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name (kind, format, status) get names of their own, not a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "GeneratorKindEnum": "models_layer.registry.models.GeneratorKind",
+        "DatasetKindEnum": "tools_layer.datasets.models.DatasetKind",
+        "VersionFormatEnum": "models_layer.registry.models.VersionFormat",
+        "JobStatusEnum": "infrastructure.compute.models.JobStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "infrastructure.compute.schema.add_job_events_path",
@@ -255,6 +262,16 @@ DATASET_ZIP_MAX_RATIO = env.float("AIGC_DATASET_ZIP_MAX_RATIO", default=100.0)
 DATASET_IMAGE_MAX_BYTES = env.int("AIGC_DATASET_IMAGE_MAX_BYTES", default=32 * 1024 * 1024)
 DATASET_IMAGE_MAX_PIXELS = env.int("AIGC_DATASET_IMAGE_MAX_PIXELS", default=40_000_000)
 
+# Requests: refused from their headers alone (aigc_platform/core/asgi_limits.py) before the body is
+# read (413, 431). The body limit is the largest upload an endpoint takes plus room for the multipart
+# framing (none when an upload limit is 0).
+AIGC_MAX_REQUEST_BYTES = env.int(
+    "AIGC_MAX_REQUEST_BYTES",
+    default=max(STORAGE_MAX_UPLOAD_BYTES, DATASET_UPLOAD_MAX_BYTES) + 1024 * 1024
+    if STORAGE_MAX_UPLOAD_BYTES and DATASET_UPLOAD_MAX_BYTES else 0,
+)
+AIGC_MAX_HEADER_BYTES = env.int("AIGC_MAX_HEADER_BYTES", default=32 * 1024)
+
 # Inference (models_layer.runtime): generation jobs go to GENERATION_QUEUE, which a threads-pool
 # worker serves, so concurrent requests for one model share its batching engine in one process.
 GENERATION_QUEUE = env.str("AIGC_GENERATION_QUEUE", default="inference")
@@ -267,6 +284,10 @@ INFERENCE_INT8 = env.bool("AIGC_INFERENCE_INT8", default=False)
 MODEL_CACHE_MAX_BYTES = env.int("AIGC_MODEL_CACHE_MAX_BYTES", default=4 * 1024**3)
 # GGUF files converted (once) into checkpoint folders, and unpacked checkpoints, by content hash.
 MODEL_FOLDERS_DIR = Path(env.str("AIGC_MODEL_FOLDERS_DIR", default=str(STORAGE_CACHE_DIR / "models")))
+
+# Training (tools_layer.training): torch threads of a CPU training job (0: torch's default, one per
+# core). Set it to cores / worker concurrency where several jobs share a machine's CPUs.
+TRAINING_CPU_THREADS = env.int("AIGC_TRAINING_CPU_THREADS", default=0)
 
 # Applications (marketing copy, courseware). The text generator per language is a generator slug whose
 # production version writes that language (or `slug:number` for one version); a language mapped to nothing is refused with a 400 that
@@ -285,10 +306,6 @@ MODERATION_BLOCKED_TERMS = {
         "kill yourself", "white power", "heil hitler", "child porn", "make a bomb",
     ]),
     "zh": env.list("AIGC_MODERATION_TERMS_ZH", default=["傻逼", "操你妈", "去死吧", "草泥马", "儿童色情", "制造炸弹"]),
-# Training (tools_layer.training): torch threads of a CPU training job (0: torch's default, one per
-# core). Set it to cores / worker concurrency where several jobs share a machine's CPUs.
-TRAINING_CPU_THREADS = env.int("AIGC_TRAINING_CPU_THREADS", default=0)
-
 }
 
 LOGGING = {
