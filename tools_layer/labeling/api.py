@@ -1,6 +1,7 @@
 """Labeling API: projects, members, next-task, annotations, review, agreement, outputs sent for
 rating, proposals, and export / pre-annotation Jobs."""
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -103,12 +104,14 @@ class NextTaskApi(APIView):
 
 
 class ProjectProgressApi(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk):
         project = selectors.project_get(user=request.user, pk=pk)
         return Response(selectors.project_progress(project=project, user=request.user))
 
 
 class ProjectAgreementApi(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk):
         """Percent agreement and Cohen's / Fleiss' kappa over the tasks answered by several people."""
         return Response(selectors.project_agreement(project=selectors.project_get(user=request.user, pk=pk)))
@@ -140,7 +143,7 @@ class ProjectOutputsApi(APIView):
 
 
 class ProjectProposalsApi(APIView):
-    @extend_schema(request=ProposalsSerializer)
+    @extend_schema(request=ProposalsSerializer, responses={200: OpenApiTypes.OBJECT})
     def post(self, request, pk):
         """Pre-annotations from any source: proposed values annotators see and correct."""
         project = selectors.project_get_managed(user=request.user, pk=pk)
