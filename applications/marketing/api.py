@@ -15,6 +15,7 @@ from applications.marketing.serializers import (
     GenerationRequestSerializer,
     GenerationSerializer,
     SendToLabelingSerializer,
+    SentToLabelingSerializer,
     TemplateSerializer,
     VariantSerializer,
     VariantUpdateSerializer,
@@ -115,7 +116,7 @@ class GenerationExportApi(FileDownloadMixin, APIView):
 
 
 class GenerationSendToLabelingApi(APIView):
-    @extend_schema(request=SendToLabelingSerializer)
+    @extend_schema(request=SendToLabelingSerializer, responses={201: SentToLabelingSerializer})
     def post(self, request, pk: int):
         """Send the variants (or the chosen ones) to a rating project for people to rate."""
         generation = selectors.generation_get(user=request.user, pk=pk)
@@ -124,7 +125,7 @@ class GenerationSendToLabelingApi(APIView):
         sent = services.generation_send_to_labeling(generation=generation, user=request.user,
                                                     project_id=serializer.validated_data["project"],
                                                     variant_ids=serializer.validated_data["variants"])
-        return Response(sent, status=status.HTTP_201_CREATED)
+        return Response(SentToLabelingSerializer(sent).data, status=status.HTTP_201_CREATED)
 
 
 class VariantDetailApi(APIView):

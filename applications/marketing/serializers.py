@@ -8,6 +8,7 @@ from applications.marketing.models import BrandVoice, Generation, Length, Templa
 from applications.writing import LANGUAGES
 from infrastructure.compute.serializers import JobSerializer
 
+
 class TemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = Template
@@ -86,5 +87,13 @@ class GenerationSerializer(serializers.ModelSerializer):
 
 
 class SendToLabelingSerializer(StrictSerializer):
-    project = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="Default: a new rating project.")
-    variants = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    project = serializers.UUIDField(required=False, allow_null=True, default=None,
+                                    help_text="One of your labeling projects; default: a new rating project.")
+    variants = serializers.ListField(child=serializers.IntegerField(), required=False, default=list,
+                                     help_text="Variant ids; default: every written variant.")
+
+
+class SentToLabelingSerializer(serializers.Serializer):
+    project = serializers.UUIDField()
+    project_url = serializers.CharField(help_text="The project's page.")
+    tasks = serializers.ListField(child=serializers.IntegerField())

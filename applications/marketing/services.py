@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 
 from aigc_platform.core.errors import ApplicationError, Conflict, NotFound
 from applications.marketing import copywriting
@@ -216,7 +217,7 @@ def _split_fields(fields: list[dict], text: str) -> dict[str, str]:
     return values
 
 
-def generation_send_to_labeling(*, generation: Generation, user, project_id: int | None = None,
+def generation_send_to_labeling(*, generation: Generation, user, project_id=None,
                                 variant_ids: list[int] | None = None) -> dict[str, Any]:
     """Send variants to a rating project of the labeling tool (one of the user's, or a new one)."""
     from tools_layer.labeling import selectors as labeling_selectors
@@ -239,4 +240,4 @@ def generation_send_to_labeling(*, generation: Generation, user, project_id: int
             project=project, outputs=[{"text": variant.text, "prompt": prompt} for variant in variants],
             source={"app": "marketing", "generation": str(generation.pk), "generator": generation.generator},
         )
-    return {"project": project.pk, "tasks": [task.pk for task in tasks]}
+    return {"project": project.pk, "project_url": reverse("labeling-project-page", args=[project.pk]), "tasks": [task.pk for task in tasks]}

@@ -98,7 +98,12 @@ def test_a_creator_generates_checked_variants_edits_one_and_exports_them(builtin
     assert sorted(task.payload["text"] for task in tasks) == sorted(["Cheap boots for everyone", variants[1]["text"]])
     assert {task.source["generation"] for task in tasks} == {str(generation["id"])}
     project = client.get(f"/api/v1/labeling/projects/{sent.json()['project']}/").json()
-    assert project["task_type"] == "rating"
+    assert project["task_type"] == "rating" and sent.json()["project_url"] == f"/labeling/{project['id']}/"
+    # and a later send goes to the same project when asked, with only the chosen variant
+    again = client.post(f"/api/v1/marketing/generations/{generation['id']}/send-to-labeling/",
+                        {"project": sent.json()["project"], "variants": [first["id"]]}, format="json")
+    assert again.status_code == 201 and again.json()["project"] == sent.json()["project"] and len(again.json()["tasks"]) == 1
+    assert LabelingTask.objects.filter(project_id=sent.json()["project"]).count() == 3
 
     # Nobody else sees or touches any of it
     other = client_for(other_creator)
