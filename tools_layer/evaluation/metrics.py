@@ -6,7 +6,9 @@
   references, averaged over items.
 - diversity of images: the mean over all pairs of samples of the root-mean-square difference of their
   pixels (each in 0..1). 0 means every sample is the same picture (a collapsed generator); two
-  independent uniform-noise images score about 0.41; real digit images score about 0.3.
+  independent uniform-noise images score about 0.41 and scikit-learn's 8x8 digits about 0.38 (measured),
+  so it tells a collapsed generator from a varied one, not good samples from noise: read it beside the
+  grid and beside the same measure of real validation images (`dataset_diversity`).
 """
 import io
 import math
