@@ -1,6 +1,6 @@
-"""Evaluation of an image generator: a sample grid stored as a PNG and a diversity number, against a
-tiny torch-format generator registered here (the evaluation runs in this process, where its
-architecture is registered; the job path itself is covered by the text evaluations)."""
+"""Evaluation of an image generator: a sample grid stored as a PNG and a diversity number. In this
+process against tiny architectures registered here (a varied one and a collapsed one), and as a Job
+on the inference worker against the `vae` architecture the training layer registers there."""
 import io
 import zipfile
 
@@ -15,6 +15,7 @@ from infrastructure.storage.services import file_store
 from models_layer.registry.models import GeneratorVersion
 from models_layer.registry.services import generator_create, generator_version_create
 from models_layer.runtime import TorchArchitecture, register_torch_architecture
+from tests.processes import wait_for
 from tools_layer.datasets import services as datasets
 from tools_layer.evaluation import services
 from tools_layer.evaluation.metrics import GRID_GAP, pairwise_diversity
@@ -114,3 +115,35 @@ def test_pairwise_diversity_of_known_pictures():
     # Three pictures: pairs (b, b) = 0, (b, w) = 1, (b, w) = 1.
     assert pairwise_diversity([black, black, white]) == pytest.approx(2 / 3)
     assert pairwise_diversity([black]) is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_trained_architectures_version_is_evaluated_by_a_job_on_the_inference_worker(inference_worker, operator, client_for):
+    """Through the API and a real worker, with the `vae` architecture the training layer registers there."""
+    from tools_layer.training.recipes.vae import build_vae
+
+    # Given a small untrained VAE saved as the torch backend loads it.
+    torch.manual_seed(0)
+    config = {"image_size": SIDE, "width": 16, "latent_dim": 4, "channels": 1}
+    buffer = io.BytesIO()
+    torch.save({"architecture": "vae", "config": config, "state_dict": build_vae(config).state_dict()}, buffer)
+    buffer.seek(0)
+    generator = generator_create(owner=operator, slug="tiny-vae", name="Tiny VAE", kind="image", backend="torch")
+    generator_version_create(generator=generator, artifact=file_store(owner=operator, stream=buffer, filename="vae.pt"),
+                             format="torch", created_by=operator)
+    client = client_for(operator)
+
+    # When an evaluation of its version 1 is started.
+    response = client.post("/api/v1/evaluations/", {"generator": "tiny-vae", "version": 1, "max_items": 16}, format="json")
+    assert response.status_code == 201, response.json()
+
+    # Then the job finishes with a diversity number and a grid anyone who sees the generator can fetch.
+    done = wait_for(lambda: (e := client.get(f"/api/v1/evaluations/{response.json()['id']}/").json())["status"]
+                    in ("succeeded", "failed") and e, timeout=120, interval=0.5, what="the evaluation")
+    assert done["status"] == "succeeded", done["error"]
+    assert 0 < done["metrics"]["diversity"] < 1 and done["metrics"]["samples"] == 16
+    grid = client.get(done["grid_url"])
+    assert grid.status_code == 200 and grid["Content-Type"] == "image/png"
+    assert Image.open(io.BytesIO(grid.content)).size == ((8 * (SIDE + GRID_GAP) + GRID_GAP) * 8, (2 * (SIDE + GRID_GAP) + GRID_GAP) * 8)
+    assert GeneratorVersion.objects.get(generator=generator, number=1).metrics["diversity"] == done["metrics"]["diversity"]
