@@ -198,17 +198,27 @@ def _evaluate_text(*, evaluation: Evaluation, version: GeneratorVersion, progres
         "mean_nll": round(nll / tokens, 6), "scored_items": scored, "scored_tokens": tokens,
         "truncated_items": truncated, "reference_items": len(referenced),
     }
-    outputs, samples = [], []
+    outputs, references, samples, too_long = [], [], [], 0
     for index, (example, (prompt, refs)) in enumerate(referenced):
         request = {"messages": [{"role": "user", "content": prompt}]} if model.chat else {"prompt": prompt}
-        answer = generate_text(version=version, max_new_tokens=evaluation.max_new_tokens, temperature=0.0,
-                               seed=evaluation.seed, **request)
+        try:
+            answer = generate_text(version=version, max_new_tokens=evaluation.max_new_tokens, temperature=0.0,
+                                   seed=evaluation.seed, **request)
+        except ApplicationError as error:
+            if error.code != "prompt_too_long":
+                raise
+            # A prompt longer than the model reads has no answer to compare; it is counted, not fatal.
+            too_long += 1
+            continue
         outputs.append(answer["text"].strip())
+        references.append(refs)
         if len(samples) < KEPT_SAMPLES:
             samples.append({"item": example.item_id, "prompt": prompt, "references": refs, "output": outputs[-1]})
         progress(0.05 + 0.9 * (len(examples) + 4 * (index + 1)) / work, f"Generated {index + 1} of {len(referenced)} answers")
-    if referenced:
-        found.update(measures.bleu_and_rouge(outputs=outputs, references=[refs for _, (_, refs) in referenced]))
+    if outputs:
+        found.update(measures.bleu_and_rouge(outputs=outputs, references=references))
+    if too_long:
+        found["prompts_too_long"] = too_long
     return found, samples
 
 

@@ -42,6 +42,6 @@ def evaluations_page(request):
     can_start = user_has_role(request.user, OPERATOR)
     return render(request, "evaluation/evaluations.html", {
         "generators": generators, "selected": selected, "columns": columns, "rows": rows, "evaluations": evaluations,
-        "can_start": can_start,
+        "can_start": can_start, "has_production": any(c.version.stage == "production" for c in columns),
         "dataset_versions": selectors.dataset_versions_for_evaluation(user=request.user) if can_start else [],
     })
