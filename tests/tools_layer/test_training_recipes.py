@@ -129,3 +129,32 @@ def test_image_checkpoint_state_resumes_exactly(digits):
     whole = run("vae", digits, hp)
     resumed = run("vae", digits, hp, start=4, state=whole.states[4])
     assert [round(resumed.points[s]["loss"], 4) for s in (6, 8, 10)] == [round(whole.points[s]["loss"], 4) for s in (6, 8, 10)]
+
+
+def test_lm_finetune_with_lora_lowers_the_loss_of_smollm2_and_exports_merged_weights(texts, settings, tmp_path):
+    import hashlib
+    import os
+    import zipfile
+    from pathlib import Path
+
+    from models_layer.registry.services import builtin_gguf_path
+    from models_layer.runtime.artifacts import hf_folder_from_gguf
+
+    # The GGUF's conversion into a checkpoint folder is shared with the model layer's tests (by content hash).
+    settings.MODEL_FOLDERS_DIR = Path(os.environ.get("AIGC_TEST_MODEL_FOLDERS_DIR",
+                                                     Path.home() / ".cache" / "aigc-platform" / "model-folders"))
+    gguf = builtin_gguf_path()
+    base = hf_folder_from_gguf(gguf, hashlib.sha256(gguf.read_bytes()).hexdigest())
+    hp = hyperparameters("lm-finetune", steps=6, eval_every=3, sample_every=6, checkpoint_every=6, batch_size=2, context=32,
+                         learning_rate=3e-3, warmup_steps=0, sample_tokens=4)
+    torch.manual_seed(0)
+    trainer = recipe_trainer("lm-finetune")(hyperparameters=hp, data=texts, device=CPU, base_folder=base)
+    recorder = Recorder()
+    loop.train(trainer, start_step=0, reporter=recorder)
+    assert recorder.points[6]["val_loss"] < recorder.points[3]["val_loss"]
+    # A LoRA checkpoint holds the adapters only, not the 135M base weights
+    assert recorder.states[6]["model"] and all("lora_" in name for name in recorder.states[6]["model"])
+    export = loop.export(trainer, tmp_path / "export")
+    names = zipfile.ZipFile(export.path).namelist()
+    assert export.format == "hf" and "config.json" in names and "model.safetensors" in names
+    assert not any("adapter" in name for name in names)  # merged: a plain checkpoint the runtime loads
