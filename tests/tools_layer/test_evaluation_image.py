@@ -97,7 +97,7 @@ def test_image_evaluation_stores_a_grid_and_measures_diversity(operator):
     assert metrics["samples"] == 20 and (metrics["width"], metrics["height"], metrics["channels"]) == (SIDE, SIDE, 1)
     assert 0.01 < metrics["diversity"] < 0.41
     assert 0.1 < metrics["dataset_diversity"] < 0.6 and metrics["dataset_samples"] == 20
-    assert reported == sorted(reported) and reported[-1] == 1.0
+    assert reported == sorted(reported) and reported[-1] == 0.98 and len(reported) >= 3
     # The version's metrics carry it too.
     assert GeneratorVersion.objects.get(pk=version.pk).metrics["diversity"] == metrics["diversity"]
 

@@ -143,6 +143,8 @@ def evaluation_run(*, evaluation: Evaluation, progress: Progress = _no_progress)
     else:
         (found, grid), samples = _evaluate_image(evaluation=evaluation, version=version, progress=progress), []
     found["seconds"] = round(time.perf_counter() - started, 3)
+    # The last cancel check: once the results are stored, the evaluation has happened.
+    progress(0.98, "Storing the results…")
     with transaction.atomic():
         Evaluation.objects.filter(pk=evaluation.pk).update(metrics=found, samples=samples, grid=grid, finished_at=timezone.now())
         summary = {key: found.get(key) for key in VERSION_METRIC_KEYS if key != "evaluation"}
@@ -152,7 +154,6 @@ def evaluation_run(*, evaluation: Evaluation, progress: Progress = _no_progress)
             "finished_at": timezone.now().isoformat(),
         }
         generator_version_metrics_update(version=version, metrics=summary)
-    progress(1.0, "Done.")
     return {"evaluation": str(evaluation.pk), "generator": version.generator.slug, "version": version.number,
             "metrics": found, "grid": str(grid.pk) if grid else None}
 
