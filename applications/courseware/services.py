@@ -1,0 +1,336 @@
+"""Writes for courseware: lesson requests (as jobs) and the job's work, one slide written again (as a
+job), and a creator's edits to a slide or a quiz question."""
+import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from aigc_platform.core.errors import ApplicationError, NotFound
+from applications.courseware import authoring
+from applications.courseware.authoring import Brief
+from applications.courseware.models import Lesson
+from applications.moderation import ContentBlocked, blocked_terms, moderate_inputs, moderation_record
+from applications.writing import generator_version_for, version_label, write_json
+from infrastructure.compute.services import job_submit
+
+JOB_KIND = "courseware-generate"
+REGENERATE_SLIDE_KIND = "courseware-regenerate-slide"
+MAX_SLIDES = 20
+MAX_QUIZ_QUESTIONS = 20
+MAX_OBJECTIVES = 8
+# The section names of `token` and `section` events.
+EVENT_SECTION = {"lesson_plan": "lesson_plan", "slides": "slide", "quiz": "quiz"}
+# A little randomness keeps a small model from looping; a retry samples more freely so it does not
+# write the same failing answer again.
+FIRST_TEMPERATURE = 0.5
+RETRY_TEMPERATURE = 0.8
+
+
+def _brief(lesson: Lesson) -> Brief:
+    return Brief(topic=lesson.topic, grade_level=lesson.grade_level, objectives=list(lesson.objectives),
+                 language=lesson.language, slide_count=lesson.slide_count, quiz_questions=lesson.quiz_questions)
+
+
+@transaction.atomic
+def lesson_submit(
+    *,
+    user,
+    topic: str,
+    grade_level: int,
+    objectives: list[str],
+    slide_count: int,
+    quiz_questions: int,
+    language: str,
+    generator: str | None = None,
+    generator_version: int | None = None,
+) -> Lesson:
+    """Check the request (content filter, a generator for the language), record it, and queue its job."""
+    objectives = [objective.strip() for objective in objectives if objective.strip()]
+    if not 1 <= len(objectives) <= MAX_OBJECTIVES:
+        raise ApplicationError(f"Give 1 to {MAX_OBJECTIVES} learning objectives.", fields={"objectives": ["Out of range."]})
+    if not 1 <= slide_count <= MAX_SLIDES:
+        raise ApplicationError(f"Ask for 1 to {MAX_SLIDES} slides.", fields={"slide_count": ["Out of range."]})
+    if not 1 <= quiz_questions <= MAX_QUIZ_QUESTIONS:
+        raise ApplicationError(f"Ask for 1 to {MAX_QUIZ_QUESTIONS} quiz questions.", fields={"quiz_questions": ["Out of range."]})
+    moderate_inputs(user=user, language=language, where="courseware", fields={"topic": topic, "objectives": objectives})
+    version = generator_version_for(user=user, language=language, generator=generator, version=generator_version)
+    lesson = Lesson.objects.create(owner=user, topic=topic.strip(), grade_level=grade_level, objectives=objectives,
+                                   slide_count=slide_count, quiz_questions=quiz_questions, language=language,
+                                   generator=version_label(version))
+    lesson.job = job_submit(owner=user, kind=JOB_KIND, params={
+        "lesson_id": lesson.pk, "version_id": version.pk, "seed": secrets.randbelow(2**31)})
+    lesson.save(update_fields=["job"])
+    return lesson
+
+
+def _write_checked(
+    *,
+    version,
+    brief: Brief,
+    section: str,
+    schema: dict,
+    prompt: Callable[[list[str]], str],
+    shape: Callable[[dict, int], dict],
+    check: Callable[[dict], dict[str, dict]],
+    seed: int,
+    ctx=None,
+    tags: dict[str, Any],
+) -> dict[str, Any]:
+    """Write one item, check it, and write it again (with what failed in the prompt) while a check
+    fails, up to settings.APPLICATIONS_MAX_ATTEMPTS times. Returns {"item", "checks", "passed",
+    "attempts"}: the first passing try, else the try that failed the fewest checks."""
+    feedback: list[str] = []
+    best: dict[str, Any] | None = None
+    for attempt in range(1, settings.APPLICATIONS_MAX_ATTEMPTS + 1):
+        attempt_seed = seed + attempt
+        value, why = write_json(
+            version=version, system=authoring.SYSTEM, prompt=prompt(feedback), schema=schema,
+            max_new_tokens=authoring.max_tokens(section, brief.language), seed=attempt_seed, ctx=ctx,
+            tags={**tags, "attempt": attempt}, temperature=FIRST_TEMPERATURE if attempt == 1 else RETRY_TEMPERATURE,
+        )
+        if value is None:
+            checks = {"complete": {"passed": False, "detail": why}}
+            feedback = authoring.feedback_for(checks, brief)
+            if best is not None:
+                best["attempts"] = attempt
+            continue
+        item = shape(value, attempt_seed)
+        checks = {"complete": {"passed": True, "detail": "the JSON closed"}, **check(item)}
+        failing = sum(not entry["passed"] for entry in checks.values())
+        if best is None or failing < best["failing"]:
+            best = {"item": item, "checks": checks, "passed": failing == 0, "failing": failing}
+        best["attempts"] = attempt
+        if failing == 0:
+            break
+        feedback = authoring.feedback_for(checks, brief)
+    if best is None:
+        raise ApplicationError(f"The generator could not finish a {section.replace('_', ' ')} in "
+                               f"{settings.APPLICATIONS_MAX_ATTEMPTS} tries; try again or ask for fewer items.")
+    best.pop("failing")
+    return best
+
+
+def _refuse_blocked(written: dict, *, lesson: Lesson, section: str) -> None:
+    """Output the content filter still blocks after every try is not kept: the job fails, and admins see it."""
+    if written["checks"].get("content_filter", {"passed": True})["passed"]:
+        return
+    text = " ".join(str(value) for value in written["item"].values())
+    moderation_record(user=lesson.owner, where="courseware output", terms=blocked_terms(text=text),
+                      language=lesson.language, target=lesson)
+    raise ContentBlocked(f"The generated {section.replace('_', ' ')} was blocked by the content filter.")
+
+
+def lesson_plan_write(*, version, brief: Brief, seed: int, ctx=None) -> dict[str, Any]:
+    written = _write_checked(
+        version=version, brief=brief, section="lesson_plan", schema=authoring.LESSON_PLAN_SCHEMA,
+        prompt=lambda feedback: authoring.lesson_plan_prompt(brief, feedback=feedback),
+        shape=lambda value, _seed: authoring.repair_lesson_plan(value),
+        check=lambda plan: authoring.lesson_plan_checks(plan, brief),
+        seed=seed, ctx=ctx, tags={"section": "lesson_plan", "index": 0},
+    )
+    plan = written["item"]
+    written["item"] = {"objectives": list(brief.objectives), "overview": plan["overview"], "activities": plan["activities"],
+                       "total_minutes": sum(activity["minutes"] for activity in plan["activities"])}
+    return written
+
+
+def slide_write(*, version, brief: Brief, index: int, earlier_titles: list[str], seed: int, ctx=None) -> dict[str, Any]:
+    return _write_checked(
+        version=version, brief=brief, section="slide", schema=authoring.SLIDE_SCHEMA,
+        prompt=lambda feedback: authoring.slide_prompt(brief, index=index, earlier_titles=earlier_titles, feedback=feedback),
+        shape=lambda value, _seed: authoring.repair_slide(value),
+        check=lambda slide: authoring.slide_checks(slide, brief, index=index),
+        seed=seed, ctx=ctx, tags={"section": "slide", "index": index},
+    )
+
+
+def question_write(*, version, brief: Brief, index: int, earlier_questions: list[str], seed: int, ctx=None) -> dict[str, Any]:
+    return _write_checked(
+        version=version, brief=brief, section="question", schema=authoring.QUESTION_SCHEMA,
+        prompt=lambda feedback: authoring.question_prompt(brief, index=index, earlier_questions=earlier_questions, feedback=feedback),
+        shape=lambda value, item_seed: authoring.assemble_question(value, seed=item_seed),
+        check=lambda item: authoring.question_checks(item, brief, earlier_questions=earlier_questions),
+        seed=seed, ctx=ctx, tags={"section": "quiz", "index": index},
+    )
+
+
+def _entry(written: dict) -> dict[str, Any]:
+    return {"checks": written["checks"], "passed": written["passed"], "attempts": written["attempts"]}
+
+
+def _announce(ctx, section: str, index: int, written: dict) -> None:
+    if ctx is not None:
+        ctx.emit("section", {"section": section, "index": index, "item": written["item"], **_entry(written)})
+
+
+def lesson_run(*, lesson_id: int, version_id: int, seed: int, ctx=None) -> dict[str, Any]:
+    """The job's work, in three chains written side by side (the runtime batches their tokens): the
+    lesson plan; the slides, each with the earlier slides' titles in its prompt; the quiz questions,
+    each with the earlier questions in its prompt. Every finished item is stored at once and announced
+    as a `section` event; tokens stream as `token` events tagged with their section and item."""
+    from models_layer.registry.selectors import generator_version_by_id
+
+    lesson = Lesson.objects.select_related("owner").filter(pk=lesson_id).first()
+    if lesson is None:
+        raise NotFound(f"No lesson {lesson_id}.")
+    version = generator_version_by_id(pk=version_id)
+    brief = _brief(lesson)
+    written: dict[str, Any] = {"lesson_plan": None, "slides": [], "quiz": []}
+    total = 1 + lesson.slide_count + lesson.quiz_questions
+    lock = threading.Lock()
+    Lesson.objects.filter(pk=lesson.pk).update(lesson_plan={}, slides=[], quiz=[], checks={})
+
+    def record(section: str, index: int, item: dict) -> None:
+        """Keep a finished item: the lesson row shows it (a page reloaded mid-job sees it), the stream announces it."""
+        _refuse_blocked(item, lesson=lesson, section=EVENT_SECTION[section])
+        with lock:
+            if section == "lesson_plan":
+                written["lesson_plan"] = item
+            else:
+                written[section].append(item)
+            Lesson.objects.filter(pk=lesson.pk).update(**_content(written))
+            finished = (written["lesson_plan"] is not None) + len(written["slides"]) + len(written["quiz"])
+            if ctx is not None:
+                _announce(ctx, EVENT_SECTION[section], index, item)
+                ctx.progress(finished / total, f"{finished} of {total} sections written")
+
+    def plan_chain() -> None:
+        record("lesson_plan", 0, lesson_plan_write(version=version, brief=brief, seed=seed, ctx=ctx))
+
+    def slides_chain() -> None:
+        for index in range(lesson.slide_count):
+            if stop.is_set():
+                return
+            titles = [slide["item"]["title"] for slide in written["slides"]]
+            record("slides", index, slide_write(version=version, brief=brief, index=index, earlier_titles=titles,
+                                                seed=seed + 1000 * (index + 1), ctx=ctx))
+
+    def quiz_chain() -> None:
+        for index in range(lesson.quiz_questions):
+            if stop.is_set():
+                return
+            asked = [question["item"]["question"] for question in written["quiz"]]
+            record("quiz", index, question_write(version=version, brief=brief, index=index, earlier_questions=asked,
+                                                 seed=seed + 100_000 + 1000 * index, ctx=ctx))
+
+    if ctx is not None:
+        ctx.progress(0.0, f"Writing {total} sections")
+    stop = threading.Event()
+    _run_side_by_side([plan_chain, slides_chain, quiz_chain], stop=stop)
+    lesson.refresh_from_db()
+    return lesson_result(lesson=lesson)
+
+
+def _run_side_by_side(chains: list[Callable[[], None]], *, stop: threading.Event) -> None:
+    """Run the chains in threads. After an error (a cancel, a blocked output) in one, `stop` tells the
+    others to end after their current item; the first error is raised once all have stopped."""
+    def run(chain: Callable[[], None]) -> None:
+        try:
+            chain()
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(chains), thread_name_prefix="courseware") as pool:
+        futures = [pool.submit(run, chain) for chain in chains]
+    for future in futures:
+        future.result()
+
+
+def _content(written: dict[str, Any]) -> dict[str, Any]:
+    plan = written["lesson_plan"]
+    return {
+        "lesson_plan": plan["item"] if plan else {},
+        "slides": [slide["item"] for slide in written["slides"]],
+        "quiz": [question["item"] for question in written["quiz"]],
+        "checks": {"lesson_plan": _entry(plan) if plan else None, "slides": [_entry(slide) for slide in written["slides"]],
+                   "quiz": [_entry(question) for question in written["quiz"]]},
+    }
+
+
+def lesson_result(*, lesson: Lesson) -> dict[str, Any]:
+    """The job's result: the lesson's content, with the checks each item passed."""
+    return {"lesson_id": lesson.pk, "generator": lesson.generator, "lesson_plan": lesson.lesson_plan,
+            "slides": lesson.slides, "quiz": lesson.quiz, "checks": lesson.checks, "passed": lesson.passed}
+
+
+def slide_regenerate_submit(*, lesson: Lesson, user, index: int):
+    """Queue a job that writes slide `index` again (the other slides stay as they are)."""
+    if not 0 <= index < len(lesson.slides):
+        raise NotFound(f"Lesson {lesson.pk} has no slide {index}.")
+    version = generator_version_for(user=user, language=lesson.language)
+    return job_submit(owner=user, kind=REGENERATE_SLIDE_KIND, params={
+        "lesson_id": lesson.pk, "index": index, "version_id": version.pk, "seed": secrets.randbelow(2**31)})
+
+
+def slide_regenerate_run(*, lesson_id: int, index: int, version_id: int, seed: int, ctx=None) -> dict[str, Any]:
+    from models_layer.registry.selectors import generator_version_by_id
+
+    lesson = Lesson.objects.select_related("owner").filter(pk=lesson_id).first()
+    if lesson is None or not 0 <= index < len(lesson.slides):
+        raise NotFound(f"No slide {index} in lesson {lesson_id}.")
+    version = generator_version_by_id(pk=version_id)
+    if ctx is not None:
+        ctx.progress(0.0, f"Writing slide {index + 1} again")
+    others = [slide["title"] for position, slide in enumerate(lesson.slides) if position != index]
+    slide = slide_write(version=version, brief=_brief(lesson), index=index, earlier_titles=others, seed=seed, ctx=ctx)
+    _refuse_blocked(slide, lesson=lesson, section="slide")
+    with transaction.atomic():
+        lesson = Lesson.objects.select_for_update().get(pk=lesson.pk)
+        lesson.slides[index] = slide["item"]
+        lesson.checks.setdefault("slides", [{}] * len(lesson.slides))[index] = _entry(slide)
+        lesson.save(update_fields=["slides", "checks", "updated_at"])
+    _announce(ctx, "slide", index, slide)
+    return {"lesson_id": lesson.pk, "index": index, "slide": slide["item"], **_entry(slide)}
+
+
+def _edited_entry(checks: dict[str, dict]) -> dict[str, Any]:
+    return {"checks": checks, "passed": authoring.passed(checks), "attempts": 0, "edited": True}
+
+
+@transaction.atomic
+def slide_update(*, lesson: Lesson, user, index: int, title: str | None = None, bullets: list[str] | None = None,
+                 notes: str | None = None) -> Lesson:
+    """Edit a slide in place; its checks run again on the new text."""
+    lesson = Lesson.objects.select_for_update().get(pk=lesson.pk)
+    if not 0 <= index < len(lesson.slides):
+        raise NotFound(f"Lesson {lesson.pk} has no slide {index}.")
+    slide = dict(lesson.slides[index])
+    changes = {name: value for name, value in {"title": title, "bullets": bullets, "notes": notes}.items() if value is not None}
+    moderate_inputs(user=user, fields=changes, language=lesson.language, where="courseware edit")
+    slide.update(changes)
+    lesson.slides[index] = slide
+    lesson.checks.setdefault("slides", [{}] * len(lesson.slides))[index] = _edited_entry(
+        authoring.slide_checks(slide, _brief(lesson), index=index))
+    lesson.save(update_fields=["slides", "checks", "updated_at"])
+    return lesson
+
+
+@transaction.atomic
+def question_update(*, lesson: Lesson, user, index: int, question: str | None = None, choices: list[str] | None = None,
+                    answer: str | None = None, explanation: str | None = None) -> Lesson:
+    """Edit a quiz question in place. Its structure must stay valid (four different choices, the
+    answer one of them); its checks run again on the new text."""
+    lesson = Lesson.objects.select_for_update().get(pk=lesson.pk)
+    if not 0 <= index < len(lesson.quiz):
+        raise NotFound(f"Lesson {lesson.pk} has no quiz question {index}.")
+    item = dict(lesson.quiz[index])
+    changes = {name: value for name, value in
+               {"question": question, "choices": choices, "answer": answer, "explanation": explanation}.items() if value is not None}
+    moderate_inputs(user=user, fields=changes, language=lesson.language, where="courseware edit")
+    item.update(changes)
+    if len(item["choices"]) != authoring.CHOICES or len({c.strip().lower() for c in item["choices"]}) != authoring.CHOICES:
+        raise ApplicationError(f"A question has {authoring.CHOICES} different choices.", fields={"choices": ["Give four different choices."]})
+    if item["answer"] not in item["choices"]:
+        raise ApplicationError("The answer must be one of the choices.", fields={"answer": ["Not one of the choices."]})
+    lesson.quiz[index] = item
+    earlier = [other["question"] for position, other in enumerate(lesson.quiz) if position != index]
+    lesson.checks.setdefault("quiz", [{}] * len(lesson.quiz))[index] = _edited_entry(
+        authoring.question_checks(item, _brief(lesson), earlier_questions=earlier))
+    lesson.save(update_fields=["quiz", "checks", "updated_at"])
+    return lesson

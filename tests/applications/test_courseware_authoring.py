@@ -1,0 +1,68 @@
+"""The checks and structural repairs a courseware section goes through, on hand-written answers."""
+from applications.courseware import authoring
+from applications.courseware.authoring import Brief
+
+WATER = Brief(topic="The water cycle", grade_level=5, objectives=["Describe evaporation", "Explain how rain forms"],
+              language="en", slide_count=2, quiz_questions=2)
+GOOD_SLIDE = {"title": "Water goes up", "notes": "Boil a kettle and point at the steam. Ask where puddles go on a sunny day.",
+              "bullets": ["The sun warms water in seas and lakes.", "Warm water turns into a gas we cannot see.",
+                          "This change is called evaporation."]}
+
+
+def test_a_clear_slide_passes_every_check():
+    checks = authoring.slide_checks(GOOD_SLIDE, WATER, index=0)
+    assert authoring.passed(checks), checks
+
+
+def test_a_slide_that_repeats_itself_or_misses_its_objective_fails_with_reasons():
+    slide = {**GOOD_SLIDE, "bullets": ["Water goes up", "Clouds are white.", "Clouds are white."],
+             "notes": "Clouds are white. Clouds are white."}
+    checks = authoring.slide_checks(slide, WATER, index=0)
+    assert not checks["distinct_bullets"]["passed"] and not checks["no_repetition"]["passed"]
+    assert not checks["objective_covered"]["passed"] and "Describe evaporation" in checks["objective_covered"]["detail"]
+    assert "Make the title and every bullet point different." in authoring.feedback_for(checks, WATER)
+
+
+def test_reading_level_is_held_to_the_grades_band():
+    hard = {**GOOD_SLIDE, "bullets": [
+        "Thermodynamically, evaporation constitutes an endothermic phase transition characterised by molecular liberation.",
+        "Atmospheric condensation subsequently necessitates nucleation upon microscopic aerosol particulates.",
+        "Precipitation mechanisms incorporate collision-coalescence alongside Bergeron ice-crystal processes."]}
+    first_grade = Brief(**{**WATER.__dict__, "grade_level": 1})
+    assert not authoring.slide_checks(hard, first_grade, index=0)["reading_level"]["passed"]
+    assert authoring.slide_checks(GOOD_SLIDE, first_grade, index=0)["reading_level"]["passed"]
+    assert authoring.reading_band(13)[1] > authoring.reading_band(5)[1]
+    chinese = authoring.reading_level(["水循环"], grade_level=5, language="zh")
+    assert chinese["passed"] and "not measured" in chinese["detail"]
+
+
+def test_a_question_is_assembled_from_the_answer_and_the_wrong_answers_and_checked():
+    written = {"question": "What is it called when water turns into a gas?", "answer": "Evaporation",
+               "wrong_answers": ["Freezing", "Melting", "Erosion"], "explanation": "Heat turns liquid water into vapour."}
+    item = authoring.assemble_question(written, seed=6)
+    assert item["choices"][6 % 4] == "Evaporation" and sorted(item["choices"]) == ["Erosion", "Evaporation", "Freezing", "Melting"]
+    assert authoring.passed(authoring.question_checks(item, WATER, earlier_questions=["How do clouds form?"]))
+    repeated = authoring.question_checks({**item, "choices": ["Evaporation", "evaporation", "Melting", "Erosion"]}, WATER,
+                                         earlier_questions=["What is it called when water turns into gas?"])
+    assert not repeated["distinct_choices"]["passed"] and not repeated["distinct_question"]["passed"]
+    stray = authoring.question_checks({**item, "answer": "Boiling"}, WATER, earlier_questions=[])
+    assert not stray["answer_in_choices"]["passed"]
+
+
+def test_the_lesson_plan_timing_and_repairs_change_structure_only():
+    plan = authoring.repair_lesson_plan({"overview": "We watch water move.", "activities": [
+        {"name": "Warm-up", "minutes": 5, "description": "Students name places they see water."},
+        {"name": "Warm-up", "minutes": 5, "description": "Students draw the water cycle."},
+        {"name": "Wrap-up", "minutes": 5, "description": "Students share one new fact."}]})
+    checks = authoring.lesson_plan_checks(plan, WATER)
+    assert not checks["timing"]["passed"] and "15 minutes" in checks["timing"]["detail"]
+    assert not checks["distinct_activities"]["passed"]
+    # A value the grammar cut at its limit loses its unfinished last word, and nothing is added
+    assert authoring.trim_cut_word("Warm water turns into a gas we cann", 35) == "Warm water turns into a gas we"
+    assert authoring.trim_cut_word("Short and done.", 15) == "Short and done."
+
+
+def test_objectives_are_shared_out_over_the_slides():
+    objectives = ["a", "b", "c"]
+    assert [authoring.objectives_for_slide(objectives, i, 2) for i in range(2)] == [["a", "c"], ["b"]]
+    assert [authoring.objectives_for_slide(objectives, i, 5) for i in range(5)] == [["a"], ["b"], ["c"], ["a"], ["b"]]
