@@ -3,7 +3,7 @@ and generate (a job; `?wait=N` returns it finished, result inline, when it ends 
 import time
 
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -24,7 +24,9 @@ from models_layer.registry.serializers import (
     GeneratorDetailSerializer,
     GeneratorSerializer,
     GeneratorVersionSerializer,
+    ImageGenerate,
     PromoteSerializer,
+    TextGenerate,
     VersionUploadSerializer,
 )
 
@@ -127,7 +129,9 @@ def _wait_for(user, job, seconds: float):
 
 class GeneratorGenerateApi(APIView):
     @extend_schema(
-        request=None,
+        request=PolymorphicProxySerializer(
+            component_name="Generate", serializers=[TextGenerate, ImageGenerate], resource_type_field_name=None,
+        ),
         parameters=[OpenApiParameter("wait", float, description=f"Wait up to this many seconds (at most {WAIT_MAX_SECONDS}) for the result.")],
         responses={201: JobSerializer},
     )

@@ -47,6 +47,20 @@ class ImageGenerateParams(StrictSerializer):
 
 PARAMS_BY_KIND = {GeneratorKind.TEXT: TextGenerateParams, GeneratorKind.IMAGE: ImageGenerateParams}
 
+VERSION_HELP = "A validated version number; default: the production version."
+
+
+class TextGenerate(TextGenerateParams):
+    """The body of `generate` for a text generator (OpenAPI); the view validates by the generator's kind."""
+
+    version = serializers.IntegerField(min_value=1, required=False, help_text=VERSION_HELP)
+
+
+class ImageGenerate(ImageGenerateParams):
+    """The body of `generate` for an image generator (OpenAPI)."""
+
+    version = serializers.IntegerField(min_value=1, required=False, help_text=VERSION_HELP)
+
 
 class GenerateJobParams(StrictSerializer):
     """What a `generate` job carries: the version to use and the request as its kind validated it."""
