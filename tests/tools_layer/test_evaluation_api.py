@@ -104,18 +104,26 @@ def test_a_private_generators_evaluations_are_hidden_from_other_users(operator, 
     assert client_for(other).get("/api/v1/evaluations/", {"generator": generator.slug}).status_code == 400
 
 
-def test_the_page_shows_versions_side_by_side_and_the_form_to_operators(builtin, operator, creator, client):
-    version = text_version(operator)
-    evaluation = Evaluation.objects.create(owner=operator, version=builtin, dataset_version=version, max_items=4,
-                                           metrics={"perplexity": 12.3456, "scored_items": 4})
-    job = Job.objects.create(owner=operator, kind="evaluation", status="succeeded", params={"evaluation": str(evaluation.pk)})
+def finished_evaluation(owner, version, dataset_version, perplexity):
+    evaluation = Evaluation.objects.create(owner=owner, version=version, dataset_version=dataset_version, max_items=4,
+                                           metrics={"perplexity": perplexity, "scored_items": 4})
+    job = Job.objects.create(owner=owner, kind="evaluation", status="succeeded", params={"evaluation": str(evaluation.pk)})
     Evaluation.objects.filter(pk=evaluation.pk).update(job=job, finished_at=job.created_at)
+
+
+def test_the_page_shows_versions_side_by_side_and_the_form_to_operators(builtin, operator, creator, client):
+    prose, other = text_version(operator), text_version(operator, name="other")
+    finished_evaluation(operator, builtin, prose, 12.3456)
+    finished_evaluation(operator, builtin, other, 99.0)
 
     client.force_login(operator)
     page = client.get("/evaluations/", {"generator": builtin.generator.slug}).content.decode()
-    assert 'data-testid="comparison"' in page and "Perplexity" in page and "12.346" in page
+    assert 'data-testid="comparison"' in page and "Perplexity" in page and "99.000" in page
     assert 'id="start"' in page and "prose v1" in page
+    # Compared on one dataset version only, the figure is that evaluation's.
+    page = client.get("/evaluations/", {"generator": builtin.generator.slug, "dataset_version": str(prose.pk)}).content.decode()
+    assert "12.346" in page and "99.000" not in page.split('data-testid="evaluations"')[0]
 
     client.force_login(creator)
     page = client.get("/evaluations/").content.decode()
-    assert "12.346" in page and 'id="start"' not in page
+    assert "99.000" in page and 'id="start"' not in page

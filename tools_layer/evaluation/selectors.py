@@ -52,11 +52,14 @@ def evaluations_filtered(*, user, generator: str | None = None, dataset_version:
     return evaluations.order_by("-created_at")
 
 
-def generator_comparison(*, generator: Generator) -> list[VersionColumn]:
-    """Every version of the generator, newest first, each with its latest succeeded evaluation."""
+def generator_comparison(*, generator: Generator, dataset_version: DatasetVersion | None = None) -> list[VersionColumn]:
+    """Every version of the generator, newest first, each with its latest succeeded evaluation (on
+    `dataset_version` only, when given: figures on different data do not compare)."""
     latest: dict[int, Evaluation] = {}
     finished = (Evaluation.objects.filter(version__generator=generator, job__status=JobStatus.SUCCEEDED)
                 .select_related("dataset_version__dataset", "grid").order_by("-finished_at"))
+    if dataset_version is not None:
+        finished = finished.filter(dataset_version=dataset_version)
     for evaluation in finished:
         latest.setdefault(evaluation.version_id, evaluation)
     return [VersionColumn(version=v, evaluation=latest.get(v.pk)) for v in registry_selectors.generator_versions(generator=generator)]
@@ -67,3 +70,10 @@ def dataset_versions_for_evaluation(*, user) -> QuerySet[DatasetVersion]:
     datasets = datasets_visible_to(user=user).values("pk")
     return (DatasetVersion.objects.filter(dataset__in=datasets, validation_count__gt=0)
             .select_related("dataset").order_by("dataset__name", "-number"))
+
+
+def generator_evaluated_dataset_versions(*, generator: Generator) -> list[DatasetVersion]:
+    """The dataset versions the generator's versions were evaluated on, newest first."""
+    ids = (Evaluation.objects.filter(version__generator=generator, dataset_version__isnull=False)
+           .values_list("dataset_version_id", flat=True).distinct())
+    return list(DatasetVersion.objects.filter(pk__in=ids).select_related("dataset").order_by("-created_at"))

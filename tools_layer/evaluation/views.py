@@ -31,9 +31,11 @@ def _cell(value, digits: int) -> str:
 def evaluations_page(request):
     generators = list(registry_selectors.generators_visible_to(user=request.user).order_by("slug"))
     selected = next((g for g in generators if g.slug == request.GET.get("generator")), generators[0] if generators else None)
-    columns, rows, evaluations = [], [], []
+    columns, rows, evaluations, evaluated_on, on = [], [], [], [], None
     if selected is not None:
-        columns = selectors.generator_comparison(generator=selected)
+        evaluated_on = selectors.generator_evaluated_dataset_versions(generator=selected)
+        on = next((v for v in evaluated_on if str(v.pk) == request.GET.get("dataset_version")), None)
+        columns = selectors.generator_comparison(generator=selected, dataset_version=on)
         shown = [(label, key, digits) for label, key, digits in METRIC_ROWS
                  if any(c.evaluation and c.evaluation.metrics.get(key) is not None for c in columns)]
         rows = [(label, [_cell(c.evaluation.metrics.get(key) if c.evaluation else None, digits) for c in columns])
@@ -42,6 +44,7 @@ def evaluations_page(request):
     can_start = user_has_role(request.user, OPERATOR)
     return render(request, "evaluation/evaluations.html", {
         "generators": generators, "selected": selected, "columns": columns, "rows": rows, "evaluations": evaluations,
+        "evaluated_on": evaluated_on, "on": on,
         "can_start": can_start, "has_production": any(c.version.stage == "production" for c in columns),
         "dataset_versions": selectors.dataset_versions_for_evaluation(user=request.user) if can_start else [],
     })
