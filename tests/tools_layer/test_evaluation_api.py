@@ -114,12 +114,14 @@ def finished_evaluation(owner, version, dataset_version, perplexity):
 def test_the_page_shows_versions_side_by_side_and_the_form_to_operators(builtin, operator, creator, client):
     prose, other = text_version(operator), text_version(operator, name="other")
     finished_evaluation(operator, builtin, prose, 12.3456)
+    Evaluation.objects.update(samples=[{"item": 1, "prompt": "Say 1.", "references": ["1"], "output": "One <b>"}])
     finished_evaluation(operator, builtin, other, 99.0)
 
     client.force_login(operator)
     page = client.get("/evaluations/", {"generator": builtin.generator.slug}).content.decode()
     assert 'data-testid="comparison"' in page and "Perplexity" in page and "99.000" in page
     assert 'id="start"' in page and "prose v1" in page
+    assert 'data-testid="samples"' in page and "One &lt;b&gt;" in page  # answers are shown as text
     # Compared on one dataset version only, the figure is that evaluation's.
     page = client.get("/evaluations/", {"generator": builtin.generator.slug, "dataset_version": str(prose.pk)}).content.decode()
     assert "12.346" in page and "99.000" not in page.split('data-testid="evaluations"')[0]
