@@ -49,7 +49,7 @@ const curves = (() => {
       .filter((name) => name !== "attempt");
     container.replaceChildren(...wanted.map((name) => chart(name, runs.map((run) => ({
       label: run.label, points: run.metrics.filter((m) => typeof m.values[name] === "number").map((m) => [m.step, m.values[name]]),
-    }))).filter(() => true)));
+    })))));
   }
 
   return {chart, draw};
