@@ -6,21 +6,25 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from aigc_platform.celery import app
 from aigc_platform.core.errors import ApplicationError, Conflict
-from infrastructure.compute import events, selectors
+from infrastructure.compute import broker, events, selectors
 from infrastructure.compute.kinds import job_kind
 from infrastructure.compute.models import Job, JobLog, JobStatus, Worker, WorkerStatus
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_MAX = 500
+# Queued jobs looked at per sweep for a lost task message, oldest first.
+REDISPATCH_BATCH = 1000
 
 
 def _status_event(job_id) -> None:
@@ -49,7 +53,15 @@ def _dispatch(job: Job) -> None:
     kind = job_kind(job.kind)
     task_name = kind.task_name if kind else f"jobs.{job.kind}"
     queue = job.queue
-    transaction.on_commit(lambda: app.send_task(task_name, args=[str(job.id)], queue=queue))
+
+    def send() -> None:
+        try:
+            app.send_task(task_name, args=[str(job.id)], queue=queue)
+        except (KombuOperationalError, redis.RedisError) as error:
+            # The job is committed and stays queued: the sweep sends it once the broker is back.
+            logger.warning("Could not send job %s to queue %s: %s", job.id, queue, error)
+
+    transaction.on_commit(send)
 
 
 @transaction.atomic
@@ -244,6 +256,41 @@ def jobs_requeue_stale(*, lease_seconds: float | None = None) -> dict[str, int]:
     )
 
 
+def jobs_redispatch_lost(*, grace_seconds: float | None = None) -> int:
+    """Queued jobs whose task message the broker no longer holds are sent again: the broker restarted
+    without it, sending it failed while the broker was down, or a worker died after taking it and
+    before starting the job. Jobs younger than the grace (the job lease) are left alone, their
+    message may be on its way. A job sent twice still runs once: its claim is conditional."""
+    grace = grace_seconds if grace_seconds is not None else settings.JOB_LEASE_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=grace)
+    waiting = list(
+        Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=cutoff).exclude(queue="").order_by("created_at")
+        .only("id", "kind", "queue", "gpus", "min_gpu_memory_mb")[:REDISPATCH_BATCH]
+    )
+    if not waiting:
+        return 0
+    try:
+        present = broker.job_ids_with_messages({job.queue for job in waiting}, unacked_within_seconds=grace)
+    except redis.RedisError as error:
+        logger.warning("Could not look for lost job messages: %s", error)
+        return 0
+    if present is None:
+        return 0
+    sent = 0
+    for job in waiting:
+        if str(job.id) in present:
+            continue
+        with transaction.atomic():
+            # Claimed meanwhile (its message was being delivered): nothing was lost.
+            if not Job.objects.select_for_update().filter(pk=job.pk, status=JobStatus.QUEUED).exists():
+                continue
+            _dispatch(job)
+        sent += 1
+    if sent:
+        logger.warning("Sent %s queued jobs again whose task message was lost.", sent)
+    return sent
+
+
 def jobs_route_waiting() -> int:
     """Queued jobs that no worker could hold yet: route them again, now that workers may have come."""
     waiting = list(Job.objects.filter(status=JobStatus.QUEUED, queue=""))
@@ -333,4 +380,5 @@ def compute_sweep() -> dict[str, dict | int]:
         "workers": workers_mark_offline(),
         "leases": jobs_requeue_stale(),
         "routed": jobs_route_waiting(),
+        "redispatched": jobs_redispatch_lost(),
     }
