@@ -63,6 +63,18 @@ def _spawn(name: str, argv: list[str], log_dir: Path, env: dict[str, str]) -> Se
     return Service(name, popen, log_path)
 
 
+def _is_ready(node: str, broker_url: str | None) -> bool:
+    """Whether the worker answers a ping; one on a broker of its own (which the control commands of
+    this process cannot reach: Celery takes CELERY_BROKER_URL from the environment) once it has
+    registered itself, which it does when it is ready and consuming."""
+    if broker_url is None:
+        return bool(app.control.ping(destination=[node], timeout=0.5))
+    from infrastructure.compute.models import Worker, WorkerStatus
+
+    time.sleep(0.2)
+    return Worker.objects.filter(name=node, status=WorkerStatus.ONLINE).exists()
+
+
 def start_worker(log_dir: Path, *, queues: str = "default", concurrency: int = 2, pool: str = "prefork", **env: str) -> Service:
     node = f"test-{uuid.uuid4().hex[:8]}@localhost"
     argv = [sys.executable, "-m", "celery", "-A", "aigc_platform", "worker", "-Q", queues, "--concurrency",
@@ -72,22 +84,22 @@ def start_worker(log_dir: Path, *, queues: str = "default", concurrency: int = 2
     while time.monotonic() < deadline:
         if service.popen.poll() is not None:
             raise RuntimeError(f"Worker exited at start:\n{service.log()}")
-        if app.control.ping(destination=[node], timeout=0.5):
+        if _is_ready(node, env.get("CELERY_BROKER_URL")):
             return service
     service.kill()
     raise TimeoutError(f"Worker {node} did not answer within 60 s:\n{service.log()}")
 
 
-def start_scheduler(log_dir: Path) -> Service:
+def start_scheduler(log_dir: Path, **env: str) -> Service:
     argv = [sys.executable, "-m", "celery", "-A", "aigc_platform", "beat", "--loglevel", "INFO",
             "--schedule", str(log_dir / f"beat-{uuid.uuid4().hex[:6]}")]
-    return _spawn("scheduler", argv, log_dir, process_env())
+    return _spawn("scheduler", argv, log_dir, process_env(**env))
 
 
-def start_web(log_dir: Path) -> tuple[Service, str]:
+def start_web(log_dir: Path, **env: str) -> tuple[Service, str]:
     port = embedded.free_port()
     argv = [sys.executable, "-m", "uvicorn", "aigc_platform.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
-    service = _spawn("web", argv, log_dir, process_env(DATABASE_POOL="true"))
+    service = _spawn("web", argv, log_dir, process_env(DATABASE_POOL="true", **env))
     url = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:
@@ -95,7 +107,7 @@ def start_web(log_dir: Path) -> tuple[Service, str]:
             raise RuntimeError(f"Web server exited at start:\n{service.log()}")
         try:
             return requests.get(f"{url}/api/v1/health/", timeout=1).status_code in (200, 503)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a loaded machine may answer late
             return False
 
     embedded.wait_until(answers, timeout=60, what="The web server")
