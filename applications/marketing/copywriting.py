@@ -1,4 +1,5 @@
 """Writing one variant: its limits, its JSON schema, its prompt, and the checks it must pass."""
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -9,7 +10,14 @@ from applications.writing import LANGUAGES
 LENGTH_SHARE = {"short": 0.5, "medium": 0.75, "long": 1.0}
 # Tokens per character of copy, generously (English averages about 0.25; JSON syntax adds some).
 TOKENS_PER_CHAR = 0.45
-SYSTEM = "You are a careful marketing copywriter. You answer in JSON only, with short, concrete copy."
+SYSTEM = "You are a marketing copywriter. Reply with one JSON object and nothing else: short, concrete copy."
+# Sampling temperature per attempt: the first try stays close to the likeliest words (a 135M model
+# rambles when it samples freely); each rewrite after a failed check samples more widely to get out of it.
+TEMPERATURES = (0.5, 0.7, 0.9)
+
+
+def temperature_for(attempt: int) -> float:
+    return TEMPERATURES[min(attempt, len(TEMPERATURES)) - 1]
 
 
 @dataclass
@@ -78,8 +86,10 @@ def variant_prompt(template_prompt: str, fields: list[dict], brief: Brief, *, fe
         "keywords": f"Use the words: {', '.join(brief.keywords)}. " if brief.keywords else "",
     }
     text = template_prompt.format_map(values)
-    limits = ", ".join(f"the {spec.get('label', spec['name']).lower()} under {max(2, spec['max_chars'] // 7)} words" for spec in fields)
-    lines = [text, f"Keep {limits}."]
+    # The grammar holds the answer to this shape; saying it names each field for the model.
+    shape = json.dumps({spec["name"]: f"<{spec.get('label', spec['name']).lower()}, under {max(2, spec['max_chars'] // 7)} words>"
+                        for spec in fields}, ensure_ascii=False)
+    lines = [text, f"Reply as JSON: {shape}"]
     if brief.banned_words:
         lines.append(f"Never use these words: {', '.join(brief.banned_words)}.")
     if feedback:
@@ -114,7 +124,7 @@ def _contains_word(text: str, word: str) -> bool:
 
 def variant_checks(fields: list[dict], values: dict[str, str], brief: Brief) -> dict[str, dict]:
     """Each check: {"passed", "detail"}. Length per field, the brand voice's banned words, the
-    required keywords, and the content filter."""
+    required keywords, the content filter, and whether each field reads as words."""
     too = []
     for spec in fields:
         size = len(values.get(spec["name"], "").strip())
@@ -124,12 +134,24 @@ def variant_checks(fields: list[dict], values: dict[str, str], brief: Brief) -> 
     banned = [word for word in brief.banned_words if word.strip() and _contains_word(text, word.strip())]
     missing = [word for word in brief.keywords if word.strip() and not _contains_word(text, word.strip())]
     unsafe = blocked_terms(text=text)
+    unreadable = [spec["name"] for spec in fields if not _readable(values.get(spec["name"], ""))]
     return {
         "length": {"passed": not too, "detail": "; ".join(too) or "within the template's limits"},
         "banned_words": {"passed": not banned, "detail": f"uses {', '.join(banned)}" if banned else "none used"},
         "required_keywords": {"passed": not missing, "detail": f"missing {', '.join(missing)}" if missing else "all present"},
         "content_filter": {"passed": not unsafe, "detail": "blocked terms found" if unsafe else "clean"},
+        "readable": {"passed": not unreadable,
+                     "detail": f"{', '.join(unreadable)} is mostly not words" if unreadable else "reads as words"},
     }
+
+
+# A small model sometimes fills a field with dates, codes or punctuation; copy is mostly letters.
+MIN_LETTER_SHARE = 0.7
+
+
+def _readable(value: str) -> bool:
+    visible = [char for char in value if not char.isspace()]
+    return bool(visible) and sum(char.isalpha() for char in visible) / len(visible) >= MIN_LETTER_SHARE
 
 
 def feedback_for(checks: dict[str, dict], brief: Brief) -> list[str]:
@@ -142,4 +164,6 @@ def feedback_for(checks: dict[str, dict], brief: Brief) -> list[str]:
         notes.append(f"Include: {', '.join(brief.keywords)}.")
     if not checks["content_filter"]["passed"]:
         notes.append("Keep the language clean and friendly.")
+    if not checks.get("readable", {"passed": True})["passed"]:
+        notes.append("Write words, not numbers or symbols.")
     return notes

@@ -121,6 +121,7 @@ def variant_write(*, version, template: Template, brief: copywriting.Brief, inde
             prompt=copywriting.variant_prompt(template.prompt, fields, brief, feedback=feedback),
             schema=copywriting.variant_schema(fields, force_keywords=force_keywords),
             max_new_tokens=copywriting.max_tokens_for(fields), seed=seed + attempt, ctx=ctx,
+            temperature=copywriting.temperature_for(attempt),
             tags={"section": "variant", "variant": index, "attempt": attempt},
         )
         if values is None:

@@ -35,3 +35,4 @@ def marketing_templates(db):
     from django.apps import apps
 
     importlib.import_module("applications.marketing.migrations.0002_seed_templates").seed(apps, None)
+    importlib.import_module("applications.marketing.migrations.0003_plain_prompts").refresh(apps, None)

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 BOOTS = {"template": "ad-headline", "product": "Trailblazer leather hiking boots that keep feet dry",
          "audience": "weekend hikers", "tone": "bold", "language": "en", "variants": 2, "length": "short",
          "keywords": ["waterproof"]}
-CHECKS = {"length", "banned_words", "required_keywords", "content_filter"}
+CHECKS = {"length", "banned_words", "required_keywords", "content_filter", "readable"}
 
 
 def _finished(client, job_id):
@@ -214,3 +214,30 @@ def test_a_keyword_the_brand_voice_bans_is_refused_before_any_writing(creator, c
     blocked = client.post("/api/v1/marketing/brand-voices/", {"name": "Edgy", "sample_copy": "Heil Hitler!"}, format="json")
     assert blocked.status_code == 400 and "sample_copy" in blocked.json()["error"]["fields"]
     assert AuditEvent.objects.get(action="content.blocked", actor=creator).detail["where"] == "brand voice input"
+
+
+# Words no social post does without, and the product's name, which the small model always repeats.
+COMMON_WORDS = ["the", "a", "an", "and", "or", "your", "you", "for", "to", "of", "with", "in", "on", "is", "it", "our", "at",
+                "trailblazer"]
+
+
+def test_written_copy_that_the_filter_blocks_is_not_kept_and_is_logged(builtin, creator, settings):
+    # Given a generation accepted before an admin added words to the filter that its copy cannot avoid
+    from applications.marketing.models import Generation, Template
+    from applications.marketing.services import generation_run
+
+    generation = Generation.objects.create(
+        owner=creator, template=Template.objects.get(slug="social-post"), product="Trailblazer boots", audience="hikers",
+        tone="bold", language="en", length="short", variant_count=1, generator="smollm2-135m-instruct v1")
+    settings.MODERATION_BLOCKED_TERMS = {"en": COMMON_WORDS}
+    settings.APPLICATIONS_MAX_ATTEMPTS = 1  # a rewrite told to avoid them sometimes writes only dates and codes
+    # When the generator writes the variant (here, in this process)
+    result = generation_run(generation_id=generation.pk, version_id=builtin.pk, seed=3)
+    # Then the try failed the filter, its text is dropped everywhere, and admins see the event
+    [variant] = result["variants"]
+    assert variant.get("blocked") and variant["text"] == "" and variant["attempts"] == 1, variant
+    assert all("content_filter" in try_["failed"] and try_["text"] == "" for try_ in variant["tries"])
+    assert generation.variants.get().text == ""
+    event = AuditEvent.objects.get(action="content.blocked", actor=creator)
+    assert event.detail["where"] == "marketing output" and set(event.detail["terms"]) <= set(COMMON_WORDS)
+    assert (event.target_type, event.target_id) == ("marketing.generation", str(generation.pk))

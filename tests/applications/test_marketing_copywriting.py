@@ -36,9 +36,13 @@ def test_checks_report_each_rule_with_its_reason():
     brief = _brief(keywords=["waterproof"], banned_words=["cheap"])
     good = copywriting.variant_checks(HERO, {"headline": "Waterproof boots for every trail", "cta": "Shop now"}, brief)
     assert all(check["passed"] for check in good.values()) and set(good) == {
-        "length", "banned_words", "required_keywords", "content_filter"}
+        "length", "banned_words", "required_keywords", "content_filter", "readable"}
+    codes = copywriting.variant_checks(HERO, {"headline": "2023-08-06T00:00:00+00:00", "cta": "Shop now"}, brief)
+    assert not codes["readable"]["passed"] and codes["readable"]["detail"] == "headline is mostly not words"
+    assert copywriting.variant_checks(HERO, {"headline": "防水徒步鞋，轻便又耐穿！", "cta": "立即购买"}, brief)["readable"]["passed"]
     bad = copywriting.variant_checks(HERO, {"headline": "Cheap shit", "cta": "Go"}, brief)
-    assert not any(check["passed"] for check in bad.values())
+    assert [name for name, check in bad.items() if not check["passed"]] == [
+        "length", "banned_words", "required_keywords", "content_filter"]
     assert bad["length"]["detail"] == ("headline has 10 characters (allowed 15-60); "
                                        "cta has 2 characters (allowed 5-25)")
     assert bad["banned_words"]["detail"] == "uses cheap" and bad["required_keywords"]["detail"] == "missing waterproof"

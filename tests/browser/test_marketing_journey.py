@@ -21,6 +21,7 @@ def builtin_and_templates(db):
 
     # A transactional test's flush empties the tables the migrations seeded; seed them as they do.
     importlib.import_module("applications.marketing.migrations.0002_seed_templates").seed(apps, None)
+    importlib.import_module("applications.marketing.migrations.0003_plain_prompts").refresh(apps, None)
     return generators_bootstrap()
 
 
