@@ -82,13 +82,20 @@ LESSON_PLAN_SCHEMA = _object({
 })
 SLIDE_SCHEMA = _object({"title": _string(TITLE_CHARS), "bullets": _strings(BULLET_CHARS, BULLETS_PER_SLIDE),
                         "notes": _string(NOTES_CHARS)})
+# A slide whose title the outline already holds: the generator writes only its body.
+SLIDE_BODY_SCHEMA = _object({"bullets": _strings(BULLET_CHARS, BULLETS_PER_SLIDE), "notes": _string(NOTES_CHARS)})
 # The generator writes the right answer first, then the wrong ones; the four choices are assembled from them.
 QUESTION_SCHEMA = _object({"question": _string(QUESTION_CHARS), "answer": _string(CHOICE_CHARS),
                            "wrong_answers": _strings(CHOICE_CHARS, CHOICES - 1), "explanation": _string(EXPLANATION_CHARS)})
 
 
-def max_tokens(section: str, language: str) -> int:
+def outline_schema(slide_count: int) -> dict:
+    return _object({"titles": _strings(TITLE_CHARS, slide_count)})
+
+
+def max_tokens(section: str, language: str, *, slide_count: int = 1) -> int:
     chars = {
+        "outline": slide_count * (TITLE_CHARS[1] + 3),
         "lesson_plan": OVERVIEW_CHARS[1] + ACTIVITIES * (ACTIVITY_NAME_CHARS[1] + ACTIVITY_CHARS[1] + 2),
         "slide": TITLE_CHARS[1] + BULLETS_PER_SLIDE * BULLET_CHARS[1] + NOTES_CHARS[1],
         "question": QUESTION_CHARS[1] + CHOICES * CHOICE_CHARS[1] + EXPLANATION_CHARS[1],
@@ -124,30 +131,46 @@ def lesson_plan_prompt(brief: Brief, *, feedback: list[str] = ()) -> str:
     return _with_feedback(_language_line(brief) + "\n".join(lines), feedback)
 
 
-def slide_prompt(brief: Brief, *, index: int, earlier_titles: list[str], feedback: list[str] = ()) -> str:
+def outline_prompt(brief: Brief, *, feedback: list[str] = ()) -> str:
+    lines = [f"Plan the {brief.slide_count} slides of a lesson on {brief.topic} for {grade_name(brief.grade_level)} students."]
+    lines += [f"Slide {index + 1} teaches students to " + " and ".join(_lowered(goal) for goal in
+                                                                       objectives_for_slide(brief.objectives, index, brief.slide_count)) + "."
+              for index in range(brief.slide_count)]
+    lines.append("Give each slide a short title; every title is different.")
+    return _with_feedback(_language_line(brief) + "\n".join(lines), feedback)
+
+
+def slide_prompt(brief: Brief, *, index: int, titles: list[str], keep_title: bool, feedback: list[str] = ()) -> str:
+    """Slide `index`, titled in the outline `titles` (kept, or written anew); the other titles keep
+    it from repeating them."""
     goals = objectives_for_slide(brief.objectives, index, brief.slide_count)
     lines = [
         f"Write slide {index + 1} of {brief.slide_count} of a lesson on {brief.topic} for {grade_name(brief.grade_level)} students.",
+        f"Its title: {titles[index]}." if keep_title and index < len(titles) else "",
         "This slide teaches students to " + " and ".join(_lowered(goal) for goal in goals) + ".",
     ]
-    if earlier_titles:
-        lines.append("Earlier slides (do not repeat them): " + "; ".join(earlier_titles) + ".")
-    lines.append(f"Give it a short title, {BULLETS_PER_SLIDE} bullet points (each a short, simple sentence that teaches "
+    others = [title for position, title in enumerate(titles) if position != index]
+    if others:
+        lines.append("Other slides cover (do not repeat them): " + "; ".join(others) + ".")
+    lines.append(f"Give it {'' if keep_title else 'a short new title, '}{BULLETS_PER_SLIDE} bullet points (each a short, simple sentence that teaches "
                  "one different fact) and speaker notes for the teacher (two or three sentences).")
-    return _with_feedback(_language_line(brief) + "\n".join(lines), feedback)
+    return _with_feedback(_language_line(brief) + "\n".join(line for line in lines if line), feedback)
 
 
-def question_prompt(brief: Brief, *, index: int, earlier_questions: list[str], feedback: list[str] = ()) -> str:
+def question_prompt(brief: Brief, *, index: int, titles: list[str], earlier_questions: list[str], feedback: list[str] = ()) -> str:
+    """Question `index` asks about one slide of the outline (in turn), so that questions differ; the
+    earlier questions are in the prompt too."""
     goal = brief.objectives[index % len(brief.objectives)] if brief.objectives else brief.topic
     lines = [
         f"Write one multiple-choice quiz question for {grade_name(brief.grade_level)} students after a lesson on {brief.topic}.",
+        f"Ask about the part of the lesson called {titles[index % len(titles)]}." if titles else "",
         f"It checks whether students can {_lowered(goal)}.",
     ]
     if earlier_questions:
-        lines.append("Already asked (ask something different): " + " | ".join(earlier_questions))
+        lines.append("Do not ask these again: " + " | ".join(earlier_questions))
     lines.append(f"Give the question, its correct answer, {CHOICES - 1} wrong answers that differ from it and from "
                  "each other, and one sentence that explains why the answer is right.")
-    return _with_feedback(_language_line(brief) + "\n".join(lines), feedback)
+    return _with_feedback(_language_line(brief) + "\n".join(line for line in lines if line), feedback)
 
 
 def _with_feedback(prompt: str, feedback: list[str]) -> str:
@@ -172,8 +195,9 @@ def repair_lesson_plan(value: dict) -> dict:
     }
 
 
-def repair_slide(value: dict) -> dict:
-    return {"title": trim_cut_word(value["title"], TITLE_CHARS[1]).rstrip("."),
+def repair_slide(value: dict, *, title: str | None = None) -> dict:
+    """The slide's fields tidied; `title` (from the outline) where the generator wrote only the body."""
+    return {"title": title if title is not None else trim_cut_word(value["title"], TITLE_CHARS[1]).rstrip("."),
             "bullets": [trim_cut_word(bullet, BULLET_CHARS[1]) for bullet in value["bullets"]],
             "notes": trim_cut_word(value["notes"], NOTES_CHARS[1])}
 
@@ -244,6 +268,16 @@ def _safety(texts: list[str]) -> dict:
     return _check(not unsafe, "blocked terms found" if unsafe else "clean")
 
 
+def outline_checks(outline: dict, brief: Brief) -> dict[str, dict]:
+    titles = outline["titles"]
+    duplicates = _duplicates(titles)
+    return {
+        "title_count": _check(len(titles) == brief.slide_count, f"{len(titles)} of {brief.slide_count} titles"),
+        "distinct_titles": _check(not duplicates, f"repeated: {', '.join(duplicates)}" if duplicates else "all different"),
+        "content_filter": _safety(titles),
+    }
+
+
 def lesson_plan_checks(plan: dict, brief: Brief) -> dict[str, dict]:
     activities = plan["activities"]
     minutes = sum(activity["minutes"] for activity in activities)
@@ -303,6 +337,8 @@ FEEDBACK = {
     "timing": f"The activities' minutes must add up to {LESSON_MINUTES[0]}-{LESSON_MINUTES[1]}.",
     "distinct_activities": "Give each activity a different name.",
     "no_repetition": "Do not repeat a sentence.",
+    "title_count": "Give one title per slide.",
+    "distinct_titles": "Give every slide a different title.",
     "bullet_count": f"Write exactly {BULLETS_PER_SLIDE} bullet points.",
     "distinct_bullets": "Make the title and every bullet point different.",
     "objective_covered": "Teach the slide's objective, using its words.",

@@ -8,7 +8,8 @@ class Lesson(models.Model):
 
     `lesson_plan` is {"objectives", "overview", "activities": [{"name", "minutes", "description"}], "total_minutes"};
     `slides` is [{"title", "bullets", "notes"}]; `quiz` is [{"question", "choices", "answer", "explanation"}];
-    `checks` holds, per section and item, {"checks", "passed", "attempts"}.
+    `checks` holds, per section (lesson_plan, outline of slide titles, slides, quiz) and item,
+    {"checks", "passed", "attempts"}.
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lessons")
@@ -36,5 +37,5 @@ class Lesson(models.Model):
     @property
     def passed(self) -> bool:
         """Every written section passed every check."""
-        entries = [self.checks.get("lesson_plan")] + list(self.checks.get("slides", [])) + list(self.checks.get("quiz", []))
+        entries = [self.checks.get("lesson_plan"), self.checks.get("outline")] + list(self.checks.get("slides", [])) + list(self.checks.get("quiz", []))
         return bool(self.slides) and all(entry and entry.get("passed") for entry in entries)

@@ -21,8 +21,8 @@ REGENERATE_SLIDE_KIND = "courseware-regenerate-slide"
 MAX_SLIDES = 20
 MAX_QUIZ_QUESTIONS = 20
 MAX_OBJECTIVES = 8
-# The section names of `token` and `section` events.
-EVENT_SECTION = {"lesson_plan": "lesson_plan", "slides": "slide", "quiz": "quiz"}
+# Slides written at the same time; the runtime batches them (AIGC_INFERENCE_MAX_BATCH caps a batch).
+SLIDES_AT_ONCE = 8
 # A little randomness keeps a small model from looping; a retry samples more freely so it does not
 # write the same failing answer again.
 FIRST_TEMPERATURE = 0.5
@@ -88,7 +88,7 @@ def _write_checked(
         attempt_seed = seed + attempt
         value, why = write_json(
             version=version, system=authoring.SYSTEM, prompt=prompt(feedback), schema=schema,
-            max_new_tokens=authoring.max_tokens(section, brief.language), seed=attempt_seed, ctx=ctx,
+            max_new_tokens=authoring.max_tokens(section, brief.language, slide_count=brief.slide_count), seed=attempt_seed, ctx=ctx,
             tags={**tags, "attempt": attempt}, temperature=FIRST_TEMPERATURE if attempt == 1 else RETRY_TEMPERATURE,
         )
         if value is None:
@@ -137,20 +137,34 @@ def lesson_plan_write(*, version, brief: Brief, seed: int, ctx=None) -> dict[str
     return written
 
 
-def slide_write(*, version, brief: Brief, index: int, earlier_titles: list[str], seed: int, ctx=None) -> dict[str, Any]:
+def outline_write(*, version, brief: Brief, seed: int, ctx=None) -> dict[str, Any]:
+    """The slides' titles, written together so that the slides can then be written side by side."""
     return _write_checked(
-        version=version, brief=brief, section="slide", schema=authoring.SLIDE_SCHEMA,
-        prompt=lambda feedback: authoring.slide_prompt(brief, index=index, earlier_titles=earlier_titles, feedback=feedback),
-        shape=lambda value, _seed: authoring.repair_slide(value),
+        version=version, brief=brief, section="outline", schema=authoring.outline_schema(brief.slide_count),
+        prompt=lambda feedback: authoring.outline_prompt(brief, feedback=feedback),
+        shape=lambda value, _seed: {"titles": [authoring.trim_cut_word(t, authoring.TITLE_CHARS[1]).rstrip(".") for t in value["titles"]]},
+        check=lambda outline: authoring.outline_checks(outline, brief),
+        seed=seed, ctx=ctx, tags={"section": "outline", "index": 0},
+    )
+
+
+def slide_write(*, version, brief: Brief, index: int, titles: list[str], keep_title: bool, seed: int, ctx=None) -> dict[str, Any]:
+    """Slide `index`: its body under the outline's title (`keep_title`), or the whole slide anew."""
+    return _write_checked(
+        version=version, brief=brief, section="slide", schema=authoring.SLIDE_BODY_SCHEMA if keep_title else authoring.SLIDE_SCHEMA,
+        prompt=lambda feedback: authoring.slide_prompt(brief, index=index, titles=titles, keep_title=keep_title, feedback=feedback),
+        shape=lambda value, _seed: authoring.repair_slide(value, title=titles[index] if keep_title else None),
         check=lambda slide: authoring.slide_checks(slide, brief, index=index),
         seed=seed, ctx=ctx, tags={"section": "slide", "index": index},
     )
 
 
-def question_write(*, version, brief: Brief, index: int, earlier_questions: list[str], seed: int, ctx=None) -> dict[str, Any]:
+def question_write(*, version, brief: Brief, index: int, titles: list[str], earlier_questions: list[str], seed: int,
+                   ctx=None) -> dict[str, Any]:
     return _write_checked(
         version=version, brief=brief, section="question", schema=authoring.QUESTION_SCHEMA,
-        prompt=lambda feedback: authoring.question_prompt(brief, index=index, earlier_questions=earlier_questions, feedback=feedback),
+        prompt=lambda feedback: authoring.question_prompt(brief, index=index, titles=titles, earlier_questions=earlier_questions,
+                                                          feedback=feedback),
         shape=lambda value, item_seed: authoring.assemble_question(value, seed=item_seed),
         check=lambda item: authoring.question_checks(item, brief, earlier_questions=earlier_questions),
         seed=seed, ctx=ctx, tags={"section": "quiz", "index": index},
@@ -167,10 +181,11 @@ def _announce(ctx, section: str, index: int, written: dict) -> None:
 
 
 def lesson_run(*, lesson_id: int, version_id: int, seed: int, ctx=None) -> dict[str, Any]:
-    """The job's work, in three chains written side by side (the runtime batches their tokens): the
-    lesson plan; the slides, each with the earlier slides' titles in its prompt; the quiz questions,
-    each with the earlier questions in its prompt. Every finished item is stored at once and announced
-    as a `section` event; tokens stream as `token` events tagged with their section and item."""
+    """The job's work, written side by side (the runtime batches the tokens of parallel requests):
+    the lesson plan; the slides (an outline of their titles first, then every slide at once, each
+    knowing the other titles); the quiz questions one after another, each with the earlier questions
+    in its prompt. Every finished item is stored at once and announced as a `section` event; tokens
+    stream as `token` events tagged with their section, item and attempt."""
     from models_layer.registry.selectors import generator_version_by_id
 
     lesson = Lesson.objects.select_related("owner").filter(pk=lesson_id).first()
@@ -178,56 +193,69 @@ def lesson_run(*, lesson_id: int, version_id: int, seed: int, ctx=None) -> dict[
         raise NotFound(f"No lesson {lesson_id}.")
     version = generator_version_by_id(pk=version_id)
     brief = _brief(lesson)
-    written: dict[str, Any] = {"lesson_plan": None, "slides": [], "quiz": []}
-    total = 1 + lesson.slide_count + lesson.quiz_questions
+    written: dict[str, Any] = {"lesson_plan": None, "outline": None, "slides": {}, "quiz": []}
+    total = 2 + lesson.slide_count + lesson.quiz_questions
+    finished = 0
     lock = threading.Lock()
+    stop = threading.Event()
+    outlined = threading.Event()  # the quiz asks about the outline's slides, one after another
     Lesson.objects.filter(pk=lesson.pk).update(lesson_plan={}, slides=[], quiz=[], checks={})
 
     def record(section: str, index: int, item: dict) -> None:
         """Keep a finished item: the lesson row shows it (a page reloaded mid-job sees it), the stream announces it."""
-        _refuse_blocked(item, lesson=lesson, section=EVENT_SECTION[section])
+        nonlocal finished
+        _refuse_blocked(item, lesson=lesson, section=section)
         with lock:
-            if section == "lesson_plan":
-                written["lesson_plan"] = item
-            else:
-                written[section].append(item)
+            if section in ("lesson_plan", "outline"):
+                written[section] = item
+            elif section == "slide":
+                written["slides"][index] = item
+            elif section == "quiz":
+                written["quiz"].append(item)
             Lesson.objects.filter(pk=lesson.pk).update(**_content(written))
-            finished = (written["lesson_plan"] is not None) + len(written["slides"]) + len(written["quiz"])
+            finished += 1
             if ctx is not None:
-                _announce(ctx, EVENT_SECTION[section], index, item)
+                _announce(ctx, section, index, item)
                 ctx.progress(finished / total, f"{finished} of {total} sections written")
 
     def plan_chain() -> None:
         record("lesson_plan", 0, lesson_plan_write(version=version, brief=brief, seed=seed, ctx=ctx))
 
     def slides_chain() -> None:
-        for index in range(lesson.slide_count):
-            if stop.is_set():
-                return
-            titles = [slide["item"]["title"] for slide in written["slides"]]
-            record("slides", index, slide_write(version=version, brief=brief, index=index, earlier_titles=titles,
-                                                seed=seed + 1000 * (index + 1), ctx=ctx))
+        outline = outline_write(version=version, brief=brief, seed=seed + 500, ctx=ctx)
+        record("outline", 0, outline)
+        outlined.set()
+        titles = outline["item"]["titles"]
+
+        def one_slide(index: int) -> Callable[[], None]:
+            return lambda: record("slide", index, slide_write(version=version, brief=brief, index=index, titles=titles,
+                                                              keep_title=True, seed=seed + 1000 * (index + 1), ctx=ctx))
+
+        _run_side_by_side([one_slide(index) for index in range(lesson.slide_count)], stop=stop, at_once=SLIDES_AT_ONCE)
 
     def quiz_chain() -> None:
+        while not (outlined.wait(0.5) or stop.is_set()):
+            pass
         for index in range(lesson.quiz_questions):
             if stop.is_set():
                 return
             asked = [question["item"]["question"] for question in written["quiz"]]
-            record("quiz", index, question_write(version=version, brief=brief, index=index, earlier_questions=asked,
-                                                 seed=seed + 100_000 + 1000 * index, ctx=ctx))
+            record("quiz", index, question_write(version=version, brief=brief, index=index, titles=written["outline"]["item"]["titles"],
+                                                 earlier_questions=asked, seed=seed + 100_000 + 1000 * index, ctx=ctx))
 
     if ctx is not None:
         ctx.progress(0.0, f"Writing {total} sections")
-    stop = threading.Event()
     _run_side_by_side([plan_chain, slides_chain, quiz_chain], stop=stop)
     lesson.refresh_from_db()
     return lesson_result(lesson=lesson)
 
 
-def _run_side_by_side(chains: list[Callable[[], None]], *, stop: threading.Event) -> None:
+def _run_side_by_side(chains: list[Callable[[], None]], *, stop: threading.Event, at_once: int | None = None) -> None:
     """Run the chains in threads. After an error (a cancel, a blocked output) in one, `stop` tells the
     others to end after their current item; the first error is raised once all have stopped."""
     def run(chain: Callable[[], None]) -> None:
+        if stop.is_set():
+            return
         try:
             chain()
         except BaseException:
@@ -236,19 +264,22 @@ def _run_side_by_side(chains: list[Callable[[], None]], *, stop: threading.Event
         finally:
             connection.close()
 
-    with ThreadPoolExecutor(max_workers=len(chains), thread_name_prefix="courseware") as pool:
+    with ThreadPoolExecutor(max_workers=at_once or len(chains), thread_name_prefix="courseware") as pool:
         futures = [pool.submit(run, chain) for chain in chains]
     for future in futures:
         future.result()
 
 
 def _content(written: dict[str, Any]) -> dict[str, Any]:
+    """The lesson row's fields from what is written so far (slides in their order, however they finished)."""
     plan = written["lesson_plan"]
+    slides = [written["slides"][index] for index in sorted(written["slides"])]
     return {
         "lesson_plan": plan["item"] if plan else {},
-        "slides": [slide["item"] for slide in written["slides"]],
+        "slides": [slide["item"] for slide in slides],
         "quiz": [question["item"] for question in written["quiz"]],
-        "checks": {"lesson_plan": _entry(plan) if plan else None, "slides": [_entry(slide) for slide in written["slides"]],
+        "checks": {"lesson_plan": _entry(plan) if plan else None,
+                   "outline": _entry(written["outline"]) if written["outline"] else None, "slides": [_entry(slide) for slide in slides],
                    "quiz": [_entry(question) for question in written["quiz"]]},
     }
 
@@ -277,8 +308,8 @@ def slide_regenerate_run(*, lesson_id: int, index: int, version_id: int, seed: i
     version = generator_version_by_id(pk=version_id)
     if ctx is not None:
         ctx.progress(0.0, f"Writing slide {index + 1} again")
-    others = [slide["title"] for position, slide in enumerate(lesson.slides) if position != index]
-    slide = slide_write(version=version, brief=_brief(lesson), index=index, earlier_titles=others, seed=seed, ctx=ctx)
+    titles = [slide["title"] for slide in lesson.slides]
+    slide = slide_write(version=version, brief=_brief(lesson), index=index, titles=titles, keep_title=False, seed=seed, ctx=ctx)
     _refuse_blocked(slide, lesson=lesson, section="slide")
     with transaction.atomic():
         lesson = Lesson.objects.select_for_update().get(pk=lesson.pk)
