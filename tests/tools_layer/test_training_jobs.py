@@ -7,13 +7,14 @@ import pytest
 from django.conf import settings
 
 from infrastructure.compute import events
+from infrastructure.compute import services as compute
 from infrastructure.compute.broker import redis_client
 from infrastructure.compute.models import Job, JobLog, JobStatus
 from infrastructure.storage.selectors import file_open
 from models_layer.registry.models import GeneratorVersion, Stage
 from models_layer.registry.services import generation_submit
 from tests import processes
-from tests.processes import start_scheduler, wait_for
+from tests.processes import wait_for
 from tests.tools_layer.training_data import image_version, text_version
 from tools_layer.training import services
 from tools_layer.training.models import TrainingMetric, TrainingRun
@@ -35,10 +36,6 @@ def training_worker(django_db_setup, django_db_blocker, tmp_path_factory):
                                          concurrency=2, **WORKER_ENV)
     yield service
     service.stop()
-
-
-def status_of(run: TrainingRun) -> str:
-    return Job.objects.values_list("status", flat=True).get(pk=run.pk)
 
 
 def wait_status(run: TrainingRun, wanted: str, timeout: float = 120) -> Job:
@@ -167,25 +164,22 @@ def test_an_image_generator_trains_and_its_version_draws_digits(operator, traini
     assert validation.result["sample_image"]["width"] == 8
 
 
-def test_a_worker_killed_mid_run_the_job_resumes_from_its_checkpoint(operator, start_worker, log_dir):
-    # Given a training job running on a worker, and the scheduler that sweeps lapsed leases
-    env = {**WORKER_ENV, "AIGC_JOB_LEASE_SECONDS": "6"}
-    first = start_worker(queues="training-kill", concurrency=1, **env)
-    scheduler = start_scheduler(log_dir)
-    try:
-        run = services.training_job_submit(
-            user=operator, recipe="lm-scratch", dataset_version=text_version(operator, count=12).pk, queue="training-kill",
-            hyperparameters={**TINY_LM, "batch_size": 32, "context": 64, "n_embd": 64, "steps": 60, "eval_every": 5,
-                             "sample_every": 60, "checkpoint_every": 10},
-        )
-        wait_for(lambda: TrainingRun.objects.get(pk=run.pk).checkpoint_step >= 10, timeout=90, interval=0.05,
-                 what="the first checkpoint")
-        # When the worker is killed with SIGKILL and another one starts (it also runs the sweep, on the default queue)
-        first.kill()
-        start_worker(queues="training-kill,default", concurrency=1, **env)
-        job = wait_status(run, JobStatus.SUCCEEDED, timeout=150)
-    finally:
-        scheduler.stop()
+def test_a_worker_killed_mid_run_the_job_resumes_from_its_checkpoint(operator, start_worker):
+    # Given a training job running on a worker
+    first = start_worker(queues="training-kill", concurrency=1, **WORKER_ENV)
+    run = services.training_job_submit(
+        user=operator, recipe="lm-scratch", dataset_version=text_version(operator, count=12).pk, queue="training-kill",
+        hyperparameters={**TINY_LM, "batch_size": 32, "context": 64, "n_embd": 64, "steps": 60, "eval_every": 5,
+                         "sample_every": 60, "checkpoint_every": 10},
+    )
+    wait_for(lambda: TrainingRun.objects.get(pk=run.pk).checkpoint_step >= 10, timeout=90, interval=0.05,
+             what="the first checkpoint")
+    # When the worker is killed with SIGKILL, another one starts, and the registry's sweep (what the
+    # periodic scheduler runs) finds the job's lease lapsed
+    first.kill()
+    start_worker(queues="training-kill", concurrency=1, **WORKER_ENV)
+    wait_for(lambda: compute.jobs_requeue_stale(lease_seconds=3)["requeued"], timeout=30, interval=0.5, what="the re-queue")
+    job = wait_status(run, JobStatus.SUCCEEDED, timeout=150)
     # Then the same job finished on its second attempt, from the checkpoint
     run.refresh_from_db()
     assert job.attempt == 2

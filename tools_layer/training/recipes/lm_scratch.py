@@ -14,7 +14,6 @@ END_OF_TEXT = "<|endoftext|>"
 def train_tokenizer(texts: list[str], vocab_size: int):
     """A byte-level BPE (every byte has a token, so no text is out of vocabulary), as a transformers tokenizer."""
     from tokenizers import ByteLevelBPETokenizer
-    from transformers import PreTrainedTokenizerFast
 
     bpe = ByteLevelBPETokenizer()
     bpe.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2, special_tokens=[END_OF_TEXT], show_progress=False)
