@@ -122,9 +122,10 @@ def _contains_word(text: str, word: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", text.lower()) is not None
 
 
-def variant_checks(fields: list[dict], values: dict[str, str], brief: Brief) -> dict[str, dict]:
+def variant_checks(fields: list[dict], values: dict[str, str], brief: Brief, *, prompt: str = "") -> dict[str, dict]:
     """Each check: {"passed", "detail"}. Length per field, the brand voice's banned words, the
-    required keywords, the content filter, and whether each field reads as words."""
+    required keywords, the content filter, and whether the copy reads as copy: each field mostly
+    words, and (given the `prompt` it was written from) no instruction of the prompt repeated."""
     too = []
     for spec in fields:
         size = len(values.get(spec["name"], "").strip())
@@ -135,18 +136,38 @@ def variant_checks(fields: list[dict], values: dict[str, str], brief: Brief) -> 
     missing = [word for word in brief.keywords if word.strip() and not _contains_word(text, word.strip())]
     unsafe = blocked_terms(text=text)
     unreadable = [spec["name"] for spec in fields if not _readable(values.get(spec["name"], ""))]
+    echo = _echoed_instruction(text, prompt, brief) if prompt else ""
     return {
         "length": {"passed": not too, "detail": "; ".join(too) or "within the template's limits"},
         "banned_words": {"passed": not banned, "detail": f"uses {', '.join(banned)}" if banned else "none used"},
         "required_keywords": {"passed": not missing, "detail": f"missing {', '.join(missing)}" if missing else "all present"},
         "content_filter": {"passed": not unsafe, "detail": "blocked terms found" if unsafe else "clean"},
-        "readable": {"passed": not unreadable,
-                     "detail": f"{', '.join(unreadable)} is mostly not words" if unreadable else "reads as words"},
+        "readable": {"passed": not unreadable and not echo,
+                     "detail": f"{', '.join(unreadable)} is mostly not words" if unreadable
+                     else f"repeats the instructions ({echo!r})" if echo else "reads as copy"},
     }
 
 
 # A small model sometimes fills a field with dates, codes or punctuation; copy is mostly letters.
 MIN_LETTER_SHARE = 0.7
+
+
+# A run of this many words taken from the prompt, with at least ECHO_OWN_WORDS of them the prompt's
+# own (not the product, audience, tone or keywords the person gave), is the model parroting its instructions.
+ECHO_WORDS = 4
+ECHO_OWN_WORDS = 2
+
+
+def _echoed_instruction(text: str, prompt: str, brief: Brief) -> str:
+    given = set(re.findall(r"\w+", " ".join([brief.product, brief.audience, brief.tone, *brief.keywords]).lower()))
+    prompt_words = re.findall(r"\w+", prompt.lower())
+    runs = {tuple(prompt_words[i:i + ECHO_WORDS]) for i in range(len(prompt_words) - ECHO_WORDS + 1)}
+    words = re.findall(r"\w+", text.lower())
+    for i in range(len(words) - ECHO_WORDS + 1):
+        run = tuple(words[i:i + ECHO_WORDS])
+        if run in runs and sum(word not in given for word in run) >= ECHO_OWN_WORDS:
+            return " ".join(run)
+    return ""
 
 
 def _readable(value: str) -> bool:

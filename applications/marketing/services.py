@@ -116,9 +116,9 @@ def variant_write(*, version, template: Template, brief: copywriting.Brief, inde
     best: dict[str, Any] | None = None
     tries: list[dict[str, Any]] = []
     for attempt in range(1, max_attempts + 1):
+        prompt = copywriting.variant_prompt(template.prompt, fields, brief, feedback=feedback)
         values, why = write_json(
-            version=version, system=copywriting.SYSTEM,
-            prompt=copywriting.variant_prompt(template.prompt, fields, brief, feedback=feedback),
+            version=version, system=copywriting.SYSTEM, prompt=prompt,
             schema=copywriting.variant_schema(fields, force_keywords=force_keywords),
             max_new_tokens=copywriting.max_tokens_for(fields), seed=seed + attempt, ctx=ctx,
             temperature=copywriting.temperature_for(attempt),
@@ -129,7 +129,7 @@ def variant_write(*, version, template: Template, brief: copywriting.Brief, inde
             values = {}
         else:
             values = copywriting.trim_cut_words(fields, values)
-            checks = copywriting.variant_checks(fields, values, brief)
+            checks = copywriting.variant_checks(fields, values, brief, prompt=prompt)
         passed = all(check["passed"] for check in checks.values())
         text = copywriting.render(fields, values)
         failed = [name for name, check in checks.items() if not check["passed"]]
@@ -193,7 +193,9 @@ def variant_update(*, variant: Variant, user, text: str | None = None, favourite
         fields = copywriting.field_limits(generation.template.fields, generation.length)
         values = _split_fields(fields, text)
         variant.text, variant.fields, variant.edited = text, values, True
-        variant.checks = copywriting.variant_checks(fields, values, _brief(generation))
+        brief = _brief(generation)
+        variant.checks = copywriting.variant_checks(
+            fields, values, brief, prompt=copywriting.variant_prompt(generation.template.prompt, fields, brief))
         variant.passed = all(check["passed"] for check in variant.checks.values())
     if favourite is not None:
         variant.favourite = favourite

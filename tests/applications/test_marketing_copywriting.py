@@ -40,6 +40,13 @@ def test_checks_report_each_rule_with_its_reason():
     codes = copywriting.variant_checks(HERO, {"headline": "2023-08-06T00:00:00+00:00", "cta": "Shop now"}, brief)
     assert not codes["readable"]["passed"] and codes["readable"]["detail"] == "headline is mostly not words"
     assert copywriting.variant_checks(HERO, {"headline": "防水徒步鞋，轻便又耐穿！", "cta": "立即购买"}, brief)["readable"]["passed"]
+    # Copy that parrots the prompt's instructions does not read as copy; repeating the brief's own words does
+    prompt = copywriting.variant_prompt("The product: {product}. Write for {audience}, in a {tone} tone, in {language}.", HERO, brief)
+    parrot = copywriting.variant_checks(HERO, {"headline": "Waterproof boots. In a bold tone, in English.", "cta": "Shop now"},
+                                        brief, prompt=prompt)
+    assert parrot["readable"] == {"passed": False, "detail": "repeats the instructions ('in a bold tone')"}
+    plain = copywriting.variant_checks(HERO, {"headline": "Waterproof boots for hikers", "cta": "Shop now"}, brief, prompt=prompt)
+    assert plain["readable"]["passed"]
     bad = copywriting.variant_checks(HERO, {"headline": "Cheap shit", "cta": "Go"}, brief)
     assert [name for name, check in bad.items() if not check["passed"]] == [
         "length", "banned_words", "required_keywords", "content_filter"]
