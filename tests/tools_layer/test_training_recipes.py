@@ -67,9 +67,9 @@ LM_SMALL = dict(vocab_size=300, context=32, batch_size=8, n_embd=32, n_layer=1, 
                 warmup_steps=2, sample_tokens=8)
 
 
-def run(recipe: str, data: dict, hp: dict, *, start: int = 0, state=None) -> Recorder:
+def run(recipe: str, data: dict, hp: dict, *, start: int = 0, state=None, device=CPU) -> Recorder:
     torch.manual_seed(hp["seed"])
-    trainer = recipe_trainer(recipe)(hyperparameters=hp, data=data, device=CPU, state=state)
+    trainer = recipe_trainer(recipe)(hyperparameters=hp, data=data, device=device, state=state)
     recorder = Recorder()
     loop.train(trainer, start_step=start, reporter=recorder)
     return recorder
@@ -158,3 +158,15 @@ def test_lm_finetune_with_lora_lowers_the_loss_of_smollm2_and_exports_merged_wei
     names = zipfile.ZipFile(export.path).namelist()
     assert export.format == "hf" and "config.json" in names and "model.safetensors" in names
     assert not any("adapter" in name for name in names)  # merged: a plain checkpoint the runtime loads
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("recipe", ["lm-scratch", "dcgan", "vae"])
+def test_recipes_train_on_a_gpu_and_report_its_memory(recipe, texts, digits):
+    data = texts if recipe == "lm-scratch" else digits
+    extra = LM_SMALL if recipe == "lm-scratch" else {"batch_size": 32}
+    hp = hyperparameters(recipe, steps=20, eval_every=10, sample_every=20, checkpoint_every=20, **extra)
+    recorder = run(recipe, data, hp, device=torch.device("cuda"))
+    assert recorder.points[20]["gpu_memory_mb"] > 0
+    assert recorder.points[20]["val_loss"] < recorder.points[10]["val_loss"] * 1.5

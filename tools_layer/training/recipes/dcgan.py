@@ -86,8 +86,10 @@ class Dcgan(ImageTrainer):
         noise = torch.randn(len(real), int(self.hp["latent_dim"]), generator=self.batch_generator).to(self.device)
         bce = nn.functional.binary_cross_entropy_with_logits
         fake = self.generator(noise)
-        d_loss = bce(self.discriminator(real), torch.ones(len(real), device=self.device)) + \
-            bce(self.discriminator(fake.detach()), torch.zeros(len(real), device=self.device))
+        # Real and fake in one forward pass: under DDP a module may run forward only once per backward.
+        logits = self.discriminator(torch.cat([real, fake.detach()]))
+        labels = torch.cat([torch.ones(len(real), device=self.device), torch.zeros(len(real), device=self.device)])
+        d_loss = 2 * bce(logits, labels)
         self.d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         self.d_optimizer.step()
