@@ -285,8 +285,8 @@ MODEL_CACHE_MAX_BYTES = env.int("AIGC_MODEL_CACHE_MAX_BYTES", default=4 * 1024**
 # GGUF files converted (once) into checkpoint folders, and unpacked checkpoints, by content hash.
 MODEL_FOLDERS_DIR = Path(env.str("AIGC_MODEL_FOLDERS_DIR", default=str(STORAGE_CACHE_DIR / "models")))
 
-# Training (tools_layer.training): torch threads of a CPU training job (0: torch's default, one per
-# core). Set it to cores / worker concurrency where several jobs share a machine's CPUs.
+# Training (tools_layer.training): torch threads of a CPU training job (0: the machine's cores
+# divided by the concurrency of the worker that runs it).
 TRAINING_CPU_THREADS = env.int("AIGC_TRAINING_CPU_THREADS", default=0)
 
 # Applications (marketing copy, courseware). The text generator per language is a generator slug whose

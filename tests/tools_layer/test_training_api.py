@@ -118,3 +118,19 @@ def test_training_pages_are_for_operators(client, creator, operator, password, t
     page = client.get("/training/new/")
     assert page.status_code == 200 and b"pydoc topics v1" in page.content
     assert client.get("/training/compare/?run=not-a-uuid").status_code == 200
+
+
+def test_a_cpu_run_shares_the_cores_among_the_jobs_its_worker_runs_at_once(operator, texts, settings):
+    import os
+
+    from tools_layer.training import services
+
+    run = services.training_job_submit(user=operator, recipe="lm-scratch", dataset_version=texts.pk)
+    compute.worker_register(name="cpu@box", hostname="box", queues=["default"], own_queue="worker.cpu@box", concurrency=2,
+                            pid=1, inventory={"cpu_count": 2, "ram_mb": 4096, "gpus": []})
+    Job.objects.filter(pk=run.pk).update(worker="cpu@box")
+    run.job.refresh_from_db()
+    settings.TRAINING_CPU_THREADS = 0
+    assert services.training_cpu_threads(run) == max(1, (os.cpu_count() or 1) // 2)
+    settings.TRAINING_CPU_THREADS = 3
+    assert services.training_cpu_threads(run) == 3
