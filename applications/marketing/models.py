@@ -1,6 +1,9 @@
 """Marketing copy: templates (data, editable by admins), brand voices, and generations with their variants."""
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+PROMPT_PLACEHOLDERS = ("product", "audience", "tone", "language", "voice", "keywords")
 
 
 class Template(models.Model):
@@ -20,6 +23,26 @@ class Template(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """What an admin saves must be writable: well-formed fields and a prompt with known placeholders only."""
+        errors = {}
+        specs = self.fields if isinstance(self.fields, list) else None
+        if not specs or not all(isinstance(spec, dict) for spec in specs):
+            errors["fields"] = 'A list of {"name", "label", "min_chars", "max_chars"} objects.'
+        else:
+            names = [spec.get("name") for spec in specs]
+            if not all(isinstance(name, str) and name.isidentifier() for name in names) or len(set(names)) != len(names):
+                errors["fields"] = "Each field needs a unique name made of letters, digits and underscores."
+            elif not all(isinstance(spec.get("max_chars"), int) and 0 <= int(spec.get("min_chars", 0)) <= spec["max_chars"]
+                         for spec in specs):
+                errors["fields"] = "Each field needs max_chars, and min_chars (if given) between 0 and max_chars."
+        try:
+            self.prompt.format_map({name: "" for name in PROMPT_PLACEHOLDERS})
+        except (KeyError, IndexError, ValueError) as error:
+            errors["prompt"] = f"Use only the placeholders {', '.join('{' + n + '}' for n in PROMPT_PLACEHOLDERS)} ({error})."
+        if errors:
+            raise ValidationError(errors)
 
 
 class BrandVoice(models.Model):

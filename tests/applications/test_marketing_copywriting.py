@@ -78,3 +78,23 @@ def test_a_cut_word_is_trimmed_and_an_edited_text_is_read_back_into_its_fields()
     assert text == "Headline: Dry feet, long trails\nButton: Shop boots"
     assert _split_fields(HERO, text + "\nand more") == {"headline": "Dry feet, long trails", "cta": "Shop boots and more"}
     assert _split_fields(limits, "  Just a headline ") == {"headline": "Just a headline"}
+
+
+def test_a_template_an_admin_saves_must_be_writable():
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from applications.marketing.models import Template
+
+    good = Template(slug="tagline", name="Tagline", fields=[{"name": "tagline", "label": "Tagline", "min_chars": 5, "max_chars": 40}],
+                    prompt="Write a tagline for {product}, for {audience}. {voice}{keywords}In {language}.")
+    good.clean()
+    for fields, prompt, bad in [
+        ([{"name": "tagline", "max_chars": 40}], "For {product} in {colour}.", "prompt"),
+        ([{"name": "tag line", "max_chars": 40}], "For {product}.", "fields"),
+        ([{"name": "tagline", "min_chars": 50, "max_chars": 40}], "For {product}.", "fields"),
+        ({"name": "tagline"}, "For {product}.", "fields"),
+    ]:
+        with pytest.raises(ValidationError) as raised:
+            Template(slug="x", name="x", fields=fields, prompt=prompt).clean()
+        assert set(raised.value.message_dict) == {bad}
