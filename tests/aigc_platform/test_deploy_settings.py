@@ -4,6 +4,7 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -224,3 +225,30 @@ def test_check_deploy_catches_a_debug_production(tmp_path):
     assert result.returncode != 0
     for warning in ("security.W018", "security.W009", "security.W004", "security.W008", "security.W012", "security.W016"):
         assert warning in result.stderr, warning
+
+
+# The real tools, where this machine has them ---------------------------------------------------
+
+
+def _docker_compose_works() -> bool:
+    try:
+        return subprocess.run(["docker", "compose", "version"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.mark.skipif(not _docker_compose_works(), reason="needs the docker compose plugin")
+def test_docker_compose_accepts_the_compose_file():
+    env = dict(os.environ, SECRET_KEY="x" * 50, POSTGRES_PASSWORD="p", MINIO_ROOT_PASSWORD="m" * 8)
+    result = subprocess.run(["docker", "compose", "-f", str(DEPLOY / "compose.yaml"), "--profile", "gpu", "config", "--quiet"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl")
+def test_kustomize_builds_the_manifests():
+    result = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    built = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    assert len(built) == len(k8s_documents())
+    assert all(doc["metadata"].get("namespace") == "aigc" for doc in built if doc["kind"] != "Namespace")
