@@ -244,3 +244,24 @@ def test_written_copy_that_the_filter_blocks_is_not_kept_and_is_logged(builtin, 
     event = AuditEvent.objects.get(action="content.blocked", actor=creator)
     assert event.detail["where"] == "marketing output" and set(event.detail["terms"]) <= set(COMMON_WORDS)
     assert (event.target_type, event.target_id) == ("marketing.generation", str(generation.pk))
+
+
+def test_admins_edit_templates_in_the_admin_and_creators_get_the_change(admin_user, creator, client_for):
+    from django.test import Client
+
+    browser = Client()
+    browser.force_login(admin_user)
+    template = Template.objects.get(slug="slogan")
+    for path in ("/admin/marketing/template/", f"/admin/marketing/template/{template.pk}/change/", "/admin/marketing/brandvoice/",
+                 "/admin/marketing/generation/", "/admin/audit/auditevent/?action=content.blocked"):
+        assert browser.get(path).status_code == 200, path
+    # When an admin shortens the slogan's limit and rewords its prompt
+    form = {"slug": "slogan", "name": "Slogan", "description": template.description, "active": "on",
+            "fields": '[{"name": "slogan", "label": "Slogan", "min_chars": 10, "max_chars": 32}]',
+            "prompt": "Write one short slogan for {product}, for {audience}. {voice}{keywords}In {language}."}
+    assert browser.post(f"/admin/marketing/template/{template.pk}/change/", form).status_code == 302
+    # then the API shows it, and a prompt with an unknown placeholder is refused on the form
+    slogan = next(t for t in client_for(creator).get("/api/v1/marketing/templates/").json() if t["slug"] == "slogan")
+    assert slogan["fields"][0]["max_chars"] == 32 and slogan["prompt"].startswith("Write one short slogan")
+    refused = browser.post(f"/admin/marketing/template/{template.pk}/change/", {**form, "prompt": "For {colour}."})
+    assert refused.status_code == 200 and "Use only the placeholders" in refused.content.decode()
