@@ -15,6 +15,7 @@ from applications.courseware.models import Lesson
 from applications.moderation import ContentBlocked, blocked_terms, moderate_inputs, moderation_record
 from applications.writing import generator_version_for, version_label, write_json
 from infrastructure.compute.services import job_submit
+from infrastructure.usage.services import usage_request_record
 
 JOB_KIND = "courseware-generate"
 REGENERATE_SLIDE_KIND = "courseware-regenerate-slide"
@@ -55,6 +56,7 @@ def lesson_submit(
         raise ApplicationError(f"Ask for 1 to {MAX_SLIDES} slides.", fields={"slide_count": ["Out of range."]})
     if not 1 <= quiz_questions <= MAX_QUIZ_QUESTIONS:
         raise ApplicationError(f"Ask for 1 to {MAX_QUIZ_QUESTIONS} quiz questions.", fields={"quiz_questions": ["Out of range."]})
+    usage_request_record(user=user)
     moderate_inputs(user=user, language=language, where="courseware", fields={"topic": topic, "objectives": objectives})
     version = generator_version_for(user=user, language=language, generator=generator, version=generator_version)
     lesson = Lesson.objects.create(owner=user, topic=topic.strip(), grade_level=grade_level, objectives=objectives,

@@ -13,6 +13,7 @@ from applications.marketing.models import BrandVoice, Generation, Template, Vari
 from applications.moderation import blocked_terms, moderate_inputs, moderation_record
 from applications.writing import generator_version_for, version_label, write_json
 from infrastructure.compute.services import job_submit
+from infrastructure.usage.services import usage_request_record
 
 JOB_KIND = "marketing-generate"
 MAX_VARIANTS = 10
@@ -72,6 +73,7 @@ def generation_submit(
 ) -> Generation:
     """Check the request (content filter, a generator for the language), record it, and queue its job.
     A given `seed` makes the generation repeatable on the same generator version and hardware."""
+    usage_request_record(user=user)
     if not template.active:
         raise ApplicationError(f"The template {template.slug} is switched off.", fields={"template": ["Inactive."]})
     if not 1 <= variants <= MAX_VARIANTS:

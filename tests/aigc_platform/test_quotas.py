@@ -121,3 +121,21 @@ def test_generation_tokens_are_counted_and_the_quota_refuses_with_when_it_resets
     settings.AIGC_QUOTA_TOKENS_PER_DAY = generated
     refused = own.post(f"/api/v1/generators/{SLUG}/generate/", PROMPT, format="json")
     assert refused.status_code == 429 and "You have generated" in refused.json()["error"]["message"]
+
+
+def test_the_applications_refuse_a_user_over_the_quota_too(creator, client_for, settings):
+    from applications.marketing.models import Template
+    from applications.marketing.services import generation_submit
+
+    # Given a user who has generated the day's quota
+    settings.AIGC_QUOTA_TOKENS_PER_DAY = 100
+    services.usage_tokens_record(user_id=creator.pk, tokens=100)
+    # When they ask for a lesson, the courseware API answers 429 with the reset
+    response = client_for(creator).post("/api/v1/courseware/", {
+        "topic": "Photosynthesis", "grade_level": 6, "objectives": ["Explain what leaves do"], "language": "en"}, format="json")
+    assert response.status_code == 429, response.content
+    assert response.json()["error"]["code"] == "quota_exceeded" and "resets at" in response.json()["error"]["message"]
+    # and marketing copy is refused the same way
+    with pytest.raises(services.QuotaExceeded):
+        generation_submit(user=creator, template=Template(slug="any", name="Any", fields=[], prompt=""), product="Tea",
+                          audience="students", tone="warm", language="en", variants=1)
