@@ -137,14 +137,16 @@ def variant_checks(fields: list[dict], values: dict[str, str], brief: Brief, *, 
     unsafe = blocked_terms(text=text)
     unreadable = [spec["name"] for spec in fields if not _readable(values.get(spec["name"], ""))]
     echo = _echoed_instruction(text, prompt, brief) if prompt else ""
+    repeated = _repeated_field(fields, values)
     return {
         "length": {"passed": not too, "detail": "; ".join(too) or "within the template's limits"},
         "banned_words": {"passed": not banned, "detail": f"uses {', '.join(banned)}" if banned else "none used"},
         "required_keywords": {"passed": not missing, "detail": f"missing {', '.join(missing)}" if missing else "all present"},
         "content_filter": {"passed": not unsafe, "detail": "blocked terms found" if unsafe else "clean"},
-        "readable": {"passed": not unreadable and not echo,
+        "readable": {"passed": not unreadable and not echo and not repeated,
                      "detail": f"{', '.join(unreadable)} is mostly not words" if unreadable
-                     else f"repeats the instructions ({echo!r})" if echo else "reads as copy"},
+                     else f"repeats the instructions ({echo!r})" if echo
+                     else f"{repeated[1]} repeats {repeated[0]}" if repeated else "reads as copy"},
     }
 
 
@@ -170,6 +172,20 @@ def _echoed_instruction(text: str, prompt: str, brief: Brief) -> str:
     return ""
 
 
+def _repeated_field(fields: list[dict], values: dict[str, str]) -> tuple[str, str] | None:
+    """Two parts of a framework (AIDA, PAS, a hero) that start with the same words are one part said twice."""
+    def opening(name: str) -> str:
+        return " ".join(re.findall(r"\w+", values.get(name, "").lower())[:ECHO_WORDS])
+
+    seen: dict[str, str] = {}
+    for spec in fields:
+        start = opening(spec["name"])
+        if start and start in seen:
+            return seen[start], spec["name"]
+        seen.setdefault(start, spec["name"])
+    return None
+
+
 def _readable(value: str) -> bool:
     visible = [char for char in value if not char.isspace()]
     return bool(visible) and sum(char.isalpha() for char in visible) / len(visible) >= MIN_LETTER_SHARE
@@ -186,5 +202,5 @@ def feedback_for(checks: dict[str, dict], brief: Brief) -> list[str]:
     if not checks["content_filter"]["passed"]:
         notes.append("Keep the language clean and friendly.")
     if not checks.get("readable", {"passed": True})["passed"]:
-        notes.append("Write words, not numbers or symbols.")
+        notes.append("Write new words of your own for each part, not numbers, symbols or these instructions.")
     return notes

@@ -47,6 +47,8 @@ def test_checks_report_each_rule_with_its_reason():
     assert parrot["readable"] == {"passed": False, "detail": "repeats the instructions ('in a bold tone')"}
     plain = copywriting.variant_checks(HERO, {"headline": "Waterproof boots for hikers", "cta": "Shop now"}, brief, prompt=prompt)
     assert plain["readable"]["passed"]
+    twice = copywriting.variant_checks(HERO, {"headline": "Waterproof boots for every hiker", "cta": "Waterproof boots for every"}, brief)
+    assert twice["readable"] == {"passed": False, "detail": "cta repeats headline"}
     bad = copywriting.variant_checks(HERO, {"headline": "Cheap shit", "cta": "Go"}, brief)
     assert [name for name, check in bad.items() if not check["passed"]] == [
         "length", "banned_words", "required_keywords", "content_filter"]
