@@ -35,7 +35,6 @@ def _brief(lesson: Lesson) -> Brief:
                  language=lesson.language, slide_count=lesson.slide_count, quiz_questions=lesson.quiz_questions)
 
 
-@transaction.atomic
 def lesson_submit(
     *,
     user,
@@ -48,7 +47,8 @@ def lesson_submit(
     generator: str | None = None,
     generator_version: int | None = None,
 ) -> Lesson:
-    """Check the request (content filter, a generator for the language), record it, and queue its job."""
+    """Check the request (content filter, a generator for the language), record it, and queue its job.
+    The checks run outside the transaction, so that a blocked request's audit event is kept."""
     objectives = [objective.strip() for objective in objectives if objective.strip()]
     if not 1 <= len(objectives) <= MAX_OBJECTIVES:
         raise ApplicationError(f"Give 1 to {MAX_OBJECTIVES} learning objectives.", fields={"objectives": ["Out of range."]})
@@ -59,12 +59,13 @@ def lesson_submit(
     usage_request_record(user=user)
     moderate_inputs(user=user, language=language, where="courseware", fields={"topic": topic, "objectives": objectives})
     version = generator_version_for(user=user, language=language, generator=generator, version=generator_version)
-    lesson = Lesson.objects.create(owner=user, topic=topic.strip(), grade_level=grade_level, objectives=objectives,
-                                   slide_count=slide_count, quiz_questions=quiz_questions, language=language,
-                                   generator=version_label(version))
-    lesson.job = job_submit(owner=user, kind=JOB_KIND, params={
-        "lesson_id": lesson.pk, "version_id": version.pk, "seed": secrets.randbelow(2**31)})
-    lesson.save(update_fields=["job"])
+    with transaction.atomic():
+        lesson = Lesson.objects.create(owner=user, topic=topic.strip(), grade_level=grade_level, objectives=objectives,
+                                       slide_count=slide_count, quiz_questions=quiz_questions, language=language,
+                                       generator=version_label(version))
+        lesson.job = job_submit(owner=user, kind=JOB_KIND, params={
+            "lesson_id": lesson.pk, "version_id": version.pk, "seed": secrets.randbelow(2**31)})
+        lesson.save(update_fields=["job"])
     return lesson
 
 
@@ -326,44 +327,44 @@ def _edited_entry(checks: dict[str, dict]) -> dict[str, Any]:
     return {"checks": checks, "passed": authoring.passed(checks), "attempts": 0, "edited": True}
 
 
-@transaction.atomic
 def slide_update(*, lesson: Lesson, user, index: int, title: str | None = None, bullets: list[str] | None = None,
                  notes: str | None = None) -> Lesson:
-    """Edit a slide in place; its checks run again on the new text."""
-    lesson = Lesson.objects.select_for_update().get(pk=lesson.pk)
-    if not 0 <= index < len(lesson.slides):
-        raise NotFound(f"Lesson {lesson.pk} has no slide {index}.")
-    slide = dict(lesson.slides[index])
+    """Edit a slide in place; its checks run again on the new text. (The content filter runs first,
+    outside the transaction, so that a blocked edit's audit event is kept.)"""
     changes = {name: value for name, value in {"title": title, "bullets": bullets, "notes": notes}.items() if value is not None}
     moderate_inputs(user=user, fields=changes, language=lesson.language, where="courseware edit")
-    slide.update(changes)
-    lesson.slides[index] = slide
-    lesson.checks.setdefault("slides", [{}] * len(lesson.slides))[index] = _edited_entry(
-        authoring.slide_checks(slide, _brief(lesson), index=index))
-    lesson.save(update_fields=["slides", "checks", "updated_at"])
+    with transaction.atomic():
+        lesson = Lesson.objects.select_for_update().get(pk=lesson.pk)
+        if not 0 <= index < len(lesson.slides):
+            raise NotFound(f"Lesson {lesson.pk} has no slide {index}.")
+        slide = {**lesson.slides[index], **changes}
+        lesson.slides[index] = slide
+        lesson.checks.setdefault("slides", [{}] * len(lesson.slides))[index] = _edited_entry(
+            authoring.slide_checks(slide, _brief(lesson), index=index))
+        lesson.save(update_fields=["slides", "checks", "updated_at"])
     return lesson
 
 
-@transaction.atomic
 def question_update(*, lesson: Lesson, user, index: int, question: str | None = None, choices: list[str] | None = None,
                     answer: str | None = None, explanation: str | None = None) -> Lesson:
     """Edit a quiz question in place. Its structure must stay valid (four different choices, the
     answer one of them); its checks run again on the new text."""
-    lesson = Lesson.objects.select_for_update().get(pk=lesson.pk)
-    if not 0 <= index < len(lesson.quiz):
-        raise NotFound(f"Lesson {lesson.pk} has no quiz question {index}.")
-    item = dict(lesson.quiz[index])
     changes = {name: value for name, value in
                {"question": question, "choices": choices, "answer": answer, "explanation": explanation}.items() if value is not None}
     moderate_inputs(user=user, fields=changes, language=lesson.language, where="courseware edit")
-    item.update(changes)
-    if len(item["choices"]) != authoring.CHOICES or len({c.strip().lower() for c in item["choices"]}) != authoring.CHOICES:
-        raise ApplicationError(f"A question has {authoring.CHOICES} different choices.", fields={"choices": ["Give four different choices."]})
-    if item["answer"] not in item["choices"]:
-        raise ApplicationError("The answer must be one of the choices.", fields={"answer": ["Not one of the choices."]})
-    lesson.quiz[index] = item
-    earlier = [other["question"] for position, other in enumerate(lesson.quiz) if position != index]
-    lesson.checks.setdefault("quiz", [{}] * len(lesson.quiz))[index] = _edited_entry(
-        authoring.question_checks(item, _brief(lesson), earlier_questions=earlier))
-    lesson.save(update_fields=["quiz", "checks", "updated_at"])
+    with transaction.atomic():
+        lesson = Lesson.objects.select_for_update().get(pk=lesson.pk)
+        if not 0 <= index < len(lesson.quiz):
+            raise NotFound(f"Lesson {lesson.pk} has no quiz question {index}.")
+        item = {**lesson.quiz[index], **changes}
+        if len(item["choices"]) != authoring.CHOICES or len({c.strip().lower() for c in item["choices"]}) != authoring.CHOICES:
+            raise ApplicationError(f"A question has {authoring.CHOICES} different choices.",
+                                   fields={"choices": ["Give four different choices."]})
+        if item["answer"] not in item["choices"]:
+            raise ApplicationError("The answer must be one of the choices.", fields={"answer": ["Not one of the choices."]})
+        lesson.quiz[index] = item
+        earlier = [other["question"] for position, other in enumerate(lesson.quiz) if position != index]
+        lesson.checks.setdefault("quiz", [{}] * len(lesson.quiz))[index] = _edited_entry(
+            authoring.question_checks(item, _brief(lesson), earlier_questions=earlier))
+        lesson.save(update_fields=["quiz", "checks", "updated_at"])
     return lesson

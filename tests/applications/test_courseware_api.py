@@ -92,6 +92,7 @@ def test_a_teacher_generates_a_small_lesson_edits_it_regenerates_a_slide_and_exp
     assert client.patch(f"/api/v1/courseware/{lesson_id}/quiz/5/", {"answer": "Light"}, format="json").status_code == 404
     blocked_edit = client.patch(f"/api/v1/courseware/{lesson_id}/slides/1/", {"title": "kill yourself"}, format="json")
     assert blocked_edit.status_code == 400 and blocked_edit.json()["error"]["code"] == "content_blocked"
+    assert AuditEvent.objects.filter(action="content.blocked", detail__where="courseware edit input").exists()
 
     # One slide written again by the generator, as a job; the others stay
     before = client.get(f"/api/v1/courseware/{lesson_id}/").json()

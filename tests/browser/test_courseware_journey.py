@@ -8,6 +8,14 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture
+def builtin(db):
+    """The built-in SmolLM2 generator, which writes English courseware."""
+    from models_layer.registry.services import generators_bootstrap
+
+    return generators_bootstrap()
+
+
 def test_a_teacher_generates_a_five_slide_lesson_with_a_quiz_and_downloads_the_pptx(sign_in, creator, worker, web, builtin):
     from pptx import Presentation
 
