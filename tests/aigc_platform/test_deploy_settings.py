@@ -207,7 +207,9 @@ def test_docker_images_build_from_the_project_itself():
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key not in ("DEBUG", "DJANGO_SETTINGS_MODULE")}
+    # The browser tests' conftest sets DJANGO_ALLOW_ASYNC_UNSAFE for Playwright in this process; a deployment never has it.
+    unset = ("DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {key: value for key, value in os.environ.items() if key not in unset}
     env.update(DEBUG="false", AIGC_HTTPS="true", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="aigc.example.com",
                CSRF_TRUSTED_ORIGINS="https://aigc.example.com", AIGC_DATA_DIR=str(tmp_path))
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env,
