@@ -2,14 +2,11 @@ from django.apps import AppConfig
 
 from aigc_platform.core.navigation import OPERATORS
 
-from aigc_platform.core.navigation import OPERATORS
-
 
 class DatasetsConfig(AppConfig):
     name = "tools_layer.datasets"
     label = "datasets"
     verbose_name = "Datasets"
-    nav_items = [("Datasets", "datasets", OPERATORS)]
     nav_items = [("Datasets", "datasets", OPERATORS)]
 
     def ready(self) -> None:
