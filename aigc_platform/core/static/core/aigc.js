@@ -36,6 +36,21 @@ const aigc = (() => {
     bar.querySelector(".label").textContent = `${percent}%`;
   }
 
+  // The job panel of a job's page (jobs, training runs): progress bar, status, message, worker,
+  // attempt, error, and which of cancel and retry apply. Elements are found by their ids.
+  function showJob(bar, job) {
+    setProgress(bar, job);
+    const status = document.getElementById("status");
+    status.textContent = job.status;
+    status.className = `status ${job.status}`;
+    if (job.message) document.getElementById("message").textContent = job.message;
+    if (job.worker) document.getElementById("worker").textContent = job.worker;
+    if (job.attempt !== undefined) document.getElementById("attempt").textContent = `${job.attempt}${job.max_attempts ? " of " + job.max_attempts : ""}`;
+    if (job.error) document.getElementById("error").textContent = job.error;
+    document.getElementById("cancel").disabled = TERMINAL.includes(job.status);
+    document.getElementById("retry").disabled = !["failed", "cancelled"].includes(job.status);
+  }
+
   async function loadHealth(list) {
     const response = await fetch("/api/v1/health/");
     const health = await response.json();
@@ -72,5 +87,5 @@ const aigc = (() => {
     return source;
   }
 
-  return {api, el, when, TERMINAL, setProgress, loadHealth, loadJobCounts, loadWorkersSummary, followJob};
+  return {api, el, when, TERMINAL, setProgress, showJob, loadHealth, loadJobCounts, loadWorkersSummary, followJob};
 })();
