@@ -136,8 +136,9 @@ def main() -> None:
 
         env = dict(os.environ)
         port = embedded.free_port()
+        # The web process runs as `aigc up` and the deployments run it: with a PostgreSQL connection pool.
         web = group.start("web", [sys.executable, "-m", "uvicorn", "aigc_platform.asgi:application", "--host", "127.0.0.1",
-                                  "--port", str(port), "--no-access-log"], env=env, quiet=True)
+                                  "--port", str(port), "--no-access-log"], env=dict(env, DATABASE_POOL="true"), quiet=True)
         group.start("worker", [sys.executable, "-m", "celery", "-A", "aigc_platform", "worker", "-Q", "default",
                                "--concurrency", "1", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"], env=env, quiet=True)
         base = f"http://127.0.0.1:{port}"
