@@ -20,34 +20,20 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "bench-password-not-secret"
+sys.path.insert(0, str(ROOT / "bench"))
+from generation import PASSWORD, start_platform  # noqa: E402  (the generation benchmark's `aigc up` in a temporary directory)
+
 # Dense float32 peaks (no tensor cores; PyTorch keeps TF32 off for matmuls by default), by GPU name.
 FP32_PEAK_FLOPS = {"H100": 67e12, "H200": 67e12, "A100": 19.5e12, "L4": 30.3e12, "A10": 31.2e12}
 WARMUP_STEPS = 5
-
-
-def start_platform(data_dir: Path, port: int) -> subprocess.Popen:
-    env = dict(os.environ, AIGC_ADMIN_PASSWORD=PASSWORD, AIGC_DATA_DIR=str(data_dir))
-    up = subprocess.Popen([sys.executable, "-m", "aigc_platform.cli", "up", "--port", str(port), "--data-dir", str(data_dir)],
-                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 300
-    for line in up.stdout:
-        if "is running at" in line:
-            break
-        if time.monotonic() > deadline or up.poll() is not None:
-            raise RuntimeError(f"aigc up did not start: {line}")
-    threading.Thread(target=lambda: [None for _ in up.stdout], daemon=True).start()
-    return up
 
 
 def wait_job(base: str, headers: dict, job_id: str, timeout: float = 3600) -> dict:
