@@ -4,6 +4,7 @@ import asyncio
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
@@ -77,7 +78,10 @@ async def _chunks_async(stream, opened):
 
 
 class FileDownloadApi(APIView):
-    @extend_schema(responses={(200, "application/octet-stream"): bytes, 302: OpenApiResponse(description="To a presigned URL.")})
+    @extend_schema(responses={
+        (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file's bytes, served with its sniffed content type."),
+        302: OpenApiResponse(description="To a presigned URL."),
+    })
     def get(self, request, pk):
         """The file's bytes: streamed by the platform, or a redirect to a presigned URL of the S3 server."""
         file = selectors.file_get(user=request.user, pk=pk)
