@@ -204,7 +204,7 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379
 CACHE_URL = env.str("CACHE_URL", default=urlunsplit(urlsplit(CELERY_BROKER_URL)._replace(path="/1")))
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "aigc_platform.core.cache.SharedPoolRedisCache",
         "LOCATION": CACHE_URL,
         "KEY_PREFIX": "aigc-cache",
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

@@ -7,7 +7,10 @@ real uvicorn web process and a Celery worker, local object storage.
    and SHA-256 in one Python loop (the least any import must do). Goals: < 60 s, web RSS < 300 MB.
 2. next-task: 20 annotators (threads, one HTTP session each) ask for a task and answer it, over a
    project on the imported version; p50/p95 of next-task, first with no pause between tasks (every
-   annotator hammering: the worst case), then pausing THINK seconds to "read" each task. Baseline of
+   annotator hammering: the worst case), then reading each task for a random time of mean THINK
+   seconds (exponential, each annotator starting at a random moment of the first THINK seconds: people
+   do not click in step; with one fixed pause, all 20 would ask in the same millisecond every round,
+   a burst no group of annotators makes, and measure its queue). Baseline of
    the same run: GET /api/v1/auth/me/ (authentication and one query) at the same concurrency. Goal:
    p95 < 50 ms.
 
@@ -18,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -65,7 +69,8 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def hammer(base: str, tokens: list[str], seconds: float, think: float, request) -> list[float]:
-    """Each annotator runs `request(session)` in a loop for `seconds`; returns every latency (s)."""
+    """Each annotator runs `request(session)` in a loop for `seconds`, reading each task a random time
+    of mean `think` seconds (none when 0); returns every latency (s)."""
     latencies: list[float] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -74,13 +79,16 @@ def hammer(base: str, tokens: list[str], seconds: float, think: float, request) 
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
         mine = []
+        reading = random.Random(token)
+        if think:
+            time.sleep(reading.uniform(0, think))
         while time.monotonic() < deadline:
             took = request(session)
             if took is None:
                 break
             mine.append(took)
             if think:
-                time.sleep(think)
+                time.sleep(reading.expovariate(1 / think))
         with lock:
             latencies.extend(mine)
 
@@ -93,7 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each next-task phase")
-    parser.add_argument("--think", type=float, default=1.0, help="seconds an annotator reads a task in the second phase")
+    parser.add_argument("--think", type=float, default=1.0, help="mean seconds an annotator reads a task in the second phase")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="aigc-bench-datasets-"))
@@ -207,7 +215,7 @@ def main() -> None:
             latencies = hammer(base, tokens, args.seconds, think, next_and_answer)
             p50, p95 = percentile(latencies, 50) * 1000, percentile(latencies, 95) * 1000
             b95 = percentile(base_latencies, 95) * 1000
-            print(f"  pause {think:.1f} s: {len(latencies)} tasks; next-task p50 {p50:.1f} ms, p95 {p95:.1f} ms (goal < 50); "
+            print(f"  {'reading ' + format(think, '.1f') + ' s on average' if think else 'no pause'}: {len(latencies)} tasks; next-task p50 {p50:.1f} ms, p95 {p95:.1f} ms (goal < 50); "
                   f"baseline /auth/me/ p95 {b95:.1f} ms, ratio {p95 / b95:.1f}x")
         answered = list(Annotation.objects.filter(task__project=project).values_list("task_id", flat=True))
         with_duplicates = len(answered) - len(set(answered))

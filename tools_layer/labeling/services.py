@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from aigc_platform.core.db import analyze
 from aigc_platform.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
 from infrastructure.compute.models import Job
 from infrastructure.compute.services import job_submit
@@ -45,6 +46,8 @@ EXPORT_JOB_KIND = "labeling-export"
 PREANNOTATE_JOB_KIND = "labeling-preannotate"
 EXPORT_FORMATS = ("jsonl", "csv", "dataset")
 CREATE_BATCH = 5000
+# What showing a reserved task reads besides its slot, fetched in next-task's own query.
+TASK_CONTENT = ("task__item__dataset", "task__item__blob")
 LABEL_TYPES = (TaskType.SINGLE_LABEL, TaskType.MULTI_LABEL)
 # Which dataset kinds each task type can label.
 KINDS_BY_TYPE = {
@@ -83,6 +86,7 @@ def _create_tasks(project: LabelingProject, tasks: list[LabelingTask]) -> list[L
     TaskSlot.objects.bulk_create(
         (TaskSlot(project=project, task=task) for task in created for _ in range(project.overlap)), batch_size=CREATE_BATCH
     )
+    analyze(LabelingTask, TaskSlot, rows=len(created) * project.overlap)
     return created
 
 
@@ -135,15 +139,15 @@ def _lock_until(project: LabelingProject):
 def task_next(*, project: LabelingProject, user) -> TaskSlot | None:
     """Reserve the next task for `user` (see the module docstring); None when nothing is left for them.
     A task they already hold (a reload, an undone annotation) comes back first, its lock renewed."""
-    held = (TaskSlot.objects.select_for_update().filter(project=project, annotator=user, status=SlotStatus.LOCKED)
-            .select_related("task").order_by("task_id").first())
+    held = (TaskSlot.objects.select_for_update(of=("self",)).filter(project=project, annotator=user, status=SlotStatus.LOCKED)
+            .select_related(*TASK_CONTENT).order_by("task_id").first())
     if held is None:
         now = timezone.now()
         mine = TaskSlot.objects.filter(task=OuterRef("task"), annotator=user)
         held = (
             TaskSlot.objects.filter(project=project).exclude(status=SlotStatus.SUBMITTED)
             .filter(Q(status=SlotStatus.OPEN) | Q(locked_until__lt=now)).filter(~Exists(mine))
-            .order_by("task_id", "id").select_for_update(skip_locked=True, of=("self",)).select_related("task").first()
+            .order_by("task_id", "id").select_for_update(skip_locked=True, of=("self",)).select_related(*TASK_CONTENT).first()
         )
         if held is None:
             return None

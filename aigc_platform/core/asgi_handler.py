@@ -1,0 +1,134 @@
+"""Django's ASGI handler, changed in two ways that cost a lot under the stock one.
+
+1. The middleware runs as one synchronous chain. Under ASGI Django runs each middleware in async
+   mode, and every synchronous hook of Django's own middleware (process_request, process_view,
+   process_response) then hops to a worker thread and back: a dozen thread hops per request, each
+   waiting on the event loop, which cost more than a small API view itself and grew with load. The
+   views here are synchronous (DRF), so the chain is loaded in synchronous mode and entered once per
+   request, in the request's own thread; async views (the server-sent event streams) still run on
+   the event loop, and streaming responses are sent as before.
+
+2. An upload's body is streamed to the view. The stock handler reads a whole body into a temporary
+   file before any view runs, so a 1 GB upload was written to disk, read back by the multipart
+   parser and written again by the upload handler. A multipart body larger than
+   FILE_UPLOAD_MAX_MEMORY_SIZE is now read from the connection as the parser asks for it, so the
+   upload handler receives the bytes while they arrive (and the request limits still apply first:
+   aigc_platform/core/asgi_limits.py refuses an over-limit Content-Length before this runs).
+"""
+import asyncio
+import contextvars
+import io
+import threading
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler
+
+# Bytes gathered from the connection per hop to the event loop (uvicorn delivers ~64 KiB at a time).
+READ_BATCH = 1024 * 1024
+
+_streamed_body: contextvars.ContextVar["StreamedBody | None"] = contextvars.ContextVar("streamed_body", default=None)
+
+
+def streams_body(scope) -> bool:
+    """Multipart bodies over the in-memory limit are streamed; everything else is read whole first."""
+    if scope.get("method") not in ("POST", "PUT", "PATCH"):
+        return False
+    length = content_type = None
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            length = value
+        elif name == b"content-type":
+            content_type = value
+    if not content_type or not content_type.lower().startswith(b"multipart/form-data") or length is None:
+        return False
+    try:
+        return int(length) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    except ValueError:
+        return False
+
+
+class StreamedBody(io.RawIOBase):
+    """A request body read from the ASGI connection on demand, by the view's thread.
+
+    `read` runs in the request's worker thread and fetches more from the event loop when its buffer
+    runs short; a client that disconnects mid-body raises RequestAborted in the reader."""
+
+    def __init__(self, receive, loop: asyncio.AbstractEventLoop):
+        super().__init__()
+        self._receive = receive
+        self._loop = loop
+        self._buffer = bytearray()
+        self._more = True
+        self.consumed = asyncio.Event()
+
+    def readable(self) -> bool:
+        return True
+
+    async def _fill(self, wanted: int) -> None:
+        while self._more and len(self._buffer) < wanted:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                self._more = False
+                self.consumed.set()
+                raise RequestAborted()
+            self._buffer += message.get("body", b"")
+            self._more = message.get("more_body", False)
+        if not self._more:
+            self.consumed.set()
+
+    def read(self, size: int = -1) -> bytes:
+        if threading.current_thread() is threading.main_thread():
+            raise RuntimeError("A streamed request body is read from the view's thread, not the event loop.")
+        wanted = READ_BATCH if size is None or size < 0 else max(size, 1)
+        if len(self._buffer) < wanted and self._more:
+            asyncio.run_coroutine_threadsafe(self._fill(max(wanted, READ_BATCH)), self._loop).result()
+        if size is None or size < 0:
+            # The rest of the body (only for callers that ask for it all; the multipart parser never does).
+            while self._more:
+                asyncio.run_coroutine_threadsafe(self._fill(len(self._buffer) + READ_BATCH), self._loop).result()
+            size = len(self._buffer)
+        chunk = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return chunk
+
+    def readinto(self, buffer) -> int:
+        chunk = self.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+class PlatformASGIHandler(ASGIHandler):
+    def load_middleware(self, is_async=False):
+        super().load_middleware(is_async=False)
+        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+
+    async def handle(self, scope, receive, send):
+        if not streams_body(scope):
+            return await super().handle(scope, receive, send)
+        body = StreamedBody(receive, asyncio.get_running_loop())
+        handed_over = False
+
+        async def receive_for_django():
+            # Django first reads "the body" (given as empty: the view streams the real one), then
+            # listens for a disconnect, which may only ask the connection once the view has read it all.
+            nonlocal handed_over
+            if not handed_over:
+                handed_over = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await body.consumed.wait()
+            return await receive()
+
+        token = _streamed_body.set(body)
+        try:
+            return await super().handle(scope, receive_for_django, send)
+        finally:
+            _streamed_body.reset(token)
+
+    def create_request(self, scope, body_file):
+        body = _streamed_body.get()
+        if body is not None:
+            body_file.close()
+            body_file = body
+        return super().create_request(scope, body_file)
