@@ -188,7 +188,10 @@ def main() -> None:
         print(f"  web process RSS: idle {idle_rss / MB:.0f} MiB, peak {rss.peak / MB:.0f} MiB   goal < 300 MiB")
 
         # 2. next-task over a project of the imported version.
-        version_id = session.post(f"{base}/api/v1/datasets/{dataset['id']}/versions/", json={"validation_fraction": 0.1}).json()["id"]
+        version = session.post(f"{base}/api/v1/datasets/{dataset['id']}/versions/", json={"validation_fraction": 0.1})
+        if version.status_code != 201:
+            raise SystemExit(f"creating the version: {version.status_code} {version.text[:500]}")
+        version_id = version.json()["id"]
         started = time.perf_counter()
         project = labeling_services.project_create(
             owner=operator, name="bench", task_type="rating", dataset_version=DatasetVersion.objects.get(pk=version_id),

@@ -16,7 +16,6 @@
    aigc_platform/core/asgi_limits.py refuses an over-limit Content-Length before this runs).
 """
 import asyncio
-import contextvars
 import io
 import threading
 
@@ -28,7 +27,10 @@ from django.core.handlers.asgi import ASGIHandler
 # Bytes gathered from the connection per hop to the event loop (uvicorn delivers ~64 KiB at a time).
 READ_BATCH = 1024 * 1024
 
-_streamed_body: contextvars.ContextVar["StreamedBody | None"] = contextvars.ContextVar("streamed_body", default=None)
+# The scope key that hands a request's StreamedBody from `handle` to `create_request`. (Not a context
+# variable: the event loop's reader callbacks for a connection can run in the context of the request
+# that last resumed reading, and the next request on that connection would inherit its body.)
+STREAMED_BODY = "aigc.streamed_body"
 
 
 def streams_body(scope) -> bool:
@@ -120,14 +122,10 @@ class PlatformASGIHandler(ASGIHandler):
             await body.consumed.wait()
             return await receive()
 
-        token = _streamed_body.set(body)
-        try:
-            return await super().handle(scope, receive_for_django, send)
-        finally:
-            _streamed_body.reset(token)
+        return await super().handle({**scope, STREAMED_BODY: body}, receive_for_django, send)
 
     def create_request(self, scope, body_file):
-        body = _streamed_body.get()
+        body = scope.get(STREAMED_BODY)
         if body is not None:
             body_file.close()
             body_file = body

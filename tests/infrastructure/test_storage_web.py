@@ -30,6 +30,19 @@ def test_upload_and_streamed_download_through_uvicorn(web, creator):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_the_next_request_on_the_connection_of_a_streamed_upload_has_its_own_body(web, creator):
+    # Given a keep-alive connection that carried a streamed upload
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {Token.objects.create(user=creator).key}"
+    response = session.post(f"{web}/api/v1/files/", files={"file": ("big.bin", os.urandom(4 * 1024 * 1024))}, timeout=30)
+    assert response.status_code == 201, response.text
+    # When the same connection sends a JSON request, Then the server reads that request's body
+    response = session.post(f"{web}/api/v1/api-keys/", json={"name": "after-upload"}, timeout=30)
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == "after-upload"
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_upload_reaches_the_upload_handler_while_it_is_still_arriving(web, creator):
     # Given a client that sends the first part of a 12 MiB upload and then waits
     token = Token.objects.create(user=creator).key
