@@ -15,6 +15,7 @@ On a CUDA machine it also prints the GPU figures: runtime at batch 1 against pla
 batch 128.
 """
 import argparse
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -43,6 +44,33 @@ def start_platform(data_dir: Path, port: int) -> subprocess.Popen:
             raise RuntimeError(f"aigc up did not start: {line}")
     threading.Thread(target=lambda: [None for _ in up.stdout], daemon=True).start()
     return up
+
+
+@contextlib.contextmanager
+def running_platform(prefix: str):
+    """`aigc up` in a new temporary data directory, with Django set up in this process against the same
+    settings; yields the base URL and the admin's auth headers, and stops the platform after."""
+    sys.path.insert(0, str(ROOT))
+    from aigc_platform import embedded
+
+    data_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["AIGC_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("AIGC_MODEL_FOLDERS_DIR", str(Path.home() / ".cache" / "aigc-platform" / "model-folders"))
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    port = embedded.free_port()
+    print(f"Starting the embedded platform on port {port} (data in {data_dir})…", flush=True)
+    up = start_platform(data_dir, port)
+    try:
+        os.environ["DJANGO_SETTINGS_MODULE"] = "aigc_platform.settings"
+        import django
+
+        django.setup()
+        base = f"http://127.0.0.1:{port}"
+        token = requests.post(f"{base}/api/v1/auth/token/", json={"username": "admin", "password": PASSWORD}, timeout=30).json()["token"]
+        yield base, {"Authorization": f"Token {token}"}
+    finally:
+        up.send_signal(2)
+        up.wait(60)
 
 
 def api_generate(base: str, headers: dict, new_tokens: int, seed: int) -> tuple[int, float]:
@@ -106,21 +134,7 @@ def main() -> int:
     args = parser.parse_args()
     n, new_tokens, repeat = args.requests, args.new_tokens, args.repeat
 
-    sys.path.insert(0, str(ROOT))
-    from aigc_platform import embedded
-
-    data_dir = Path(tempfile.mkdtemp(prefix="aigc-bench-"))
-    os.environ["AIGC_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("AIGC_MODEL_FOLDERS_DIR", str(Path.home() / ".cache" / "aigc-platform" / "model-folders"))
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    port = embedded.free_port()
-    print(f"Starting the embedded platform on port {port} (data in {data_dir})…", flush=True)
-    up = start_platform(data_dir, port)
-    try:
-        os.environ["DJANGO_SETTINGS_MODULE"] = "aigc_platform.settings"
-        import django
-
-        django.setup()
+    with running_platform("aigc-bench-") as (base, headers):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -129,9 +143,6 @@ def main() -> int:
         from models_layer.runtime.artifacts import hf_folder_from_gguf
         from models_layer.runtime.service import runtime_options
 
-        base = f"http://127.0.0.1:{port}"
-        token = requests.post(f"{base}/api/v1/auth/token/", json={"username": "admin", "password": PASSWORD}, timeout=30).json()["token"]
-        headers = {"Authorization": f"Token {token}"}
         print("Warming up the inference worker (model load)…", flush=True)
         api_generate(base, headers, 4, seed=0)
 
@@ -195,9 +206,6 @@ def main() -> int:
         else:
             print("GPU: no CUDA device here; the GPU figures were not measured.")
         print(f"load average at the end: {load_average()}")
-    finally:
-        up.send_signal(2)
-        up.wait(60)
     return 0
 
 

@@ -19,9 +19,7 @@ import argparse
 import hashlib
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,7 +27,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from generation import PASSWORD, start_platform  # noqa: E402  (the generation benchmark's `aigc up` in a temporary directory)
+from generation import running_platform  # noqa: E402  (the generation benchmark's `aigc up` in a temporary directory)
 
 # Dense float32 peaks (no tensor cores; PyTorch keeps TF32 off for matmuls by default), by GPU name.
 FP32_PEAK_FLOPS = {"H100": 67e12, "H200": 67e12, "A100": 19.5e12, "L4": 30.3e12, "A10": 31.2e12}
@@ -137,30 +135,13 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("SKIP bench/training.py: no CUDA device here; the training figures were not measured.")
         return 0
-    sys.path.insert(0, str(ROOT))
-    from aigc_platform import embedded
-
     hyperparameters = {"method": args.method, "steps": args.steps, "batch_size": args.batch_size, "context": args.context,
                        "learning_rate": 1e-4 if args.method == "full" else 5e-4, "warmup_steps": 0, "lora_r": 8, "lora_alpha": 16,
                        "eval_every": WARMUP_STEPS, "sample_every": args.steps, "checkpoint_every": args.steps}
-    data_dir = Path(tempfile.mkdtemp(prefix="aigc-bench-training-"))
-    os.environ["AIGC_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("AIGC_MODEL_FOLDERS_DIR", str(Path.home() / ".cache" / "aigc-platform" / "model-folders"))
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    port = embedded.free_port()
-    print(f"Starting the embedded platform on port {port} (data in {data_dir})…", flush=True)
-    up = start_platform(data_dir, port)
-    try:
-        os.environ["DJANGO_SETTINGS_MODULE"] = "aigc_platform.settings"
-        import django
-
-        django.setup()
+    with running_platform("aigc-bench-training-") as (base, headers):
         from models_layer.registry.services import builtin_gguf_path
         from models_layer.runtime.artifacts import hf_folder_from_gguf
 
-        base = f"http://127.0.0.1:{port}"
-        token = requests.post(f"{base}/api/v1/auth/token/", json={"username": "admin", "password": PASSWORD}, timeout=30).json()["token"]
-        headers = {"Authorization": f"Token {token}"}
         print(f"lm-finetune ({args.method}) of SmolLM2-135M, batch {args.batch_size} x {args.context} tokens, {args.steps} steps, "
               f"{torch.cuda.get_device_name(0)}", flush=True)
         platform = platform_run(base, headers, hyperparameters)
@@ -183,9 +164,6 @@ def main() -> int:
         else:
             print(f"  MFU: the float32 peak of {torch.cuda.get_device_name(0)} is not in the table; "
                   f"achieved {platform_rate * flops_per_token / 1e12:.1f} TFLOP/s (platform), {bare_rate * flops_per_token / 1e12:.1f} (bare)")
-    finally:
-        up.send_signal(2)
-        up.wait(60)
     return 0
 
 
