@@ -80,17 +80,20 @@ class StreamedBody(io.RawIOBase):
         if not self._more:
             self.consumed.set()
 
-    def read(self, size: int = -1) -> bytes:
+    def _fetch(self, wanted: int) -> None:
+        """Buffer at least `wanted` bytes (or the rest of the body), waiting on the event loop."""
         if threading.current_thread() is threading.main_thread():
             raise RuntimeError("A streamed request body is read from the view's thread, not the event loop.")
-        wanted = READ_BATCH if size is None or size < 0 else max(size, 1)
-        if len(self._buffer) < wanted and self._more:
-            asyncio.run_coroutine_threadsafe(self._fill(max(wanted, READ_BATCH)), self._loop).result()
+        asyncio.run_coroutine_threadsafe(self._fill(wanted), self._loop).result()
+
+    def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
             # The rest of the body (only for callers that ask for it all; the multipart parser never does).
             while self._more:
-                asyncio.run_coroutine_threadsafe(self._fill(len(self._buffer) + READ_BATCH), self._loop).result()
+                self._fetch(len(self._buffer) + READ_BATCH)
             size = len(self._buffer)
+        elif len(self._buffer) < size and self._more:
+            self._fetch(max(size, READ_BATCH))
         chunk = bytes(self._buffer[:size])
         del self._buffer[:size]
         return chunk
