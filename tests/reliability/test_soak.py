@@ -8,7 +8,6 @@ object. The fault moments are drawn from a seeded random, so a failure replays t
 import json
 import os
 import random
-import signal
 import subprocess
 import threading
 import time
@@ -54,13 +53,7 @@ class Restartable:
     cwd: Path | None = None
 
     def stop(self, timeout: float = 15) -> None:
-        if self.popen.poll() is None:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            try:
-                self.popen.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
+        embedded.stop_process_group(self.popen, timeout)
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
