@@ -48,22 +48,32 @@ class MultipartBody:
 
 
 class PeakRss:
-    """Samples a process's RSS every few milliseconds while in use; `growth` is peak minus the start."""
+    """Samples a web server's RSS every few milliseconds while in use: the largest of its processes (a
+    uvicorn with --workers is a supervisor and its worker processes); `growth` is peak minus the start."""
 
     def __init__(self, pid: int):
         self.process = psutil.Process(pid)
         self.start = self.peak = 0
         self._stop = threading.Event()
 
+    def rss(self) -> int:
+        sizes = []
+        for process in [self.process, *self.process.children(recursive=True)]:
+            try:
+                sizes.append(process.memory_info().rss)
+            except psutil.NoSuchProcess:
+                pass
+        return max(sizes)
+
     def __enter__(self):
-        self.start = self.peak = self.process.memory_info().rss
+        self.start = self.peak = self.rss()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
 
     def _sample(self):
         while not self._stop.wait(0.005):
-            self.peak = max(self.peak, self.process.memory_info().rss)
+            self.peak = max(self.peak, self.rss())
 
     def __exit__(self, *exc):
         self._stop.set()

@@ -18,7 +18,6 @@ from aigc_platform.audit.services import audit_record
 from aigc_platform.core.errors import Conflict, PayloadTooLarge
 from infrastructure.storage.backends import CHUNK_SIZE, get_backend, object_key
 from infrastructure.storage.models import File
-from infrastructure.storage.sniff import OCTET_STREAM, sniff_content_type
 from infrastructure.storage.staging import StagedUpload, Stager, too_large_error
 
 logger = logging.getLogger(__name__)
@@ -47,20 +46,16 @@ def _quota_check(*, owner, filename: str, size: int) -> None:
         )
 
 
-def file_store_staged(*, owner, staged: StagedUpload, filename: str, content_type: str | None = None) -> File:
+def file_store_staged(*, owner, staged: StagedUpload, filename: str) -> File:
     """Store an upload already staged (by `file_store` or the upload handler) and create its row.
-    The staged file is removed whatever happens."""
+    What was staged and not kept is removed whatever happens."""
     backend = get_backend()
     filename = _clean_filename(filename)
     try:
         if settings.STORAGE_MAX_UPLOAD_BYTES and staged.size > settings.STORAGE_MAX_UPLOAD_BYTES:
             raise too_large_error(filename, settings.STORAGE_MAX_UPLOAD_BYTES)
         _quota_check(owner=owner, filename=filename, size=staged.size)
-        sniffed = sniff_content_type(staged.head, complete=staged.size <= len(staged.head))
-        # A caller's hint only names what the bytes cannot (a client's word never reaches here from the API).
-        stored_type = content_type if sniffed == OCTET_STREAM and content_type else sniffed
-        key = object_key(staged.sha256)
-        written = backend.put(key, staged.path, size=staged.size, content_type=stored_type)
+        key, written = staged.upload.save(staged.sha256)
         try:
             with transaction.atomic():
                 if owner is not None:
@@ -69,31 +64,52 @@ def file_store_staged(*, owner, staged: StagedUpload, filename: str, content_typ
                     _quota_check(owner=owner, filename=filename, size=staged.size)
                 file = File.objects.create(
                     owner=owner, filename=filename, size=staged.size, sha256=staged.sha256,
-                    content_type=stored_type, key=key,
+                    content_type=staged.content_type, key=key,
                 )
         except Exception:
             if written:
                 _delete_object_if_unreferenced(key)
             raise
-        # A concurrent delete of the last other row may have removed the object meanwhile: put it back.
-        if not backend.exists(key):
-            backend.put(key, staged.path, size=staged.size, content_type=stored_type)
+        if key != object_key(staged.sha256):
+            _share_equal_object(file)
+        elif not backend.exists(key):
+            # A concurrent delete of the last other row removed the object meanwhile: put it back.
+            staged.upload.save(staged.sha256)
         return file
     finally:
-        staged.path.unlink(missing_ok=True)
+        staged.upload.discard()
+
+
+def _share_equal_object(file: File) -> None:
+    """A large S3 upload was stored under a key of its own (S3Upload says why); where another File
+    already has the same bytes, both rows now name that object and this upload's copy goes."""
+    own = file.key
+    twin = (File.objects.filter(sha256=file.sha256, size=file.size).exclude(key=own)
+            .values_list("key", flat=True).first())
+    if twin is None:
+        return
+    File.objects.filter(pk=file.pk).update(key=twin)
+    if get_backend().exists(twin):
+        file.key = twin
+        _delete_object_if_unreferenced(own)
+    else:
+        # The other file's object went meanwhile (its last row was deleted): keep this upload's own.
+        File.objects.filter(pk=file.pk).update(key=own)
 
 
 def file_store(*, owner, stream: BinaryIO, filename: str, content_type: str | None = None) -> File:
     """Store what `stream` yields as a new File of `owner` (None: a system file); bounded memory.
+    `content_type` names what the bytes cannot (sniffing says application/octet-stream).
     Raises PayloadTooLarge (413) over the maximum upload size or the owner's quota, storing nothing."""
-    stager = Stager(get_backend(), filename=filename, max_bytes=settings.STORAGE_MAX_UPLOAD_BYTES)
+    stager = Stager(get_backend(), filename=filename, max_bytes=settings.STORAGE_MAX_UPLOAD_BYTES,
+                    content_type=content_type)
     try:
         while chunk := stream.read(CHUNK_SIZE):
             stager.write(chunk)
     except BaseException:
         stager.discard()
         raise
-    return file_store_staged(owner=owner, staged=stager.finish(), filename=filename, content_type=content_type)
+    return file_store_staged(owner=owner, staged=stager.finish(), filename=filename)
 
 
 def file_store_path(*, owner, path: Path, filename: str | None = None, content_type: str | None = None) -> File:

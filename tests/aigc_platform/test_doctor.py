@@ -8,6 +8,8 @@ from django.core.management import call_command
 from django.db.migrations.recorder import MigrationRecorder
 
 from aigc_platform import embedded
+from aigc_platform.core.management.commands.doctor import check_storage
+from infrastructure.storage.backends import get_backend
 from tests.processes import process_env
 
 
@@ -99,3 +101,13 @@ def test_doctor_reports_unreachable_object_storage(settings):
     output = flat(output)
     assert f"storage FAIL Object storage cannot be used: Object storage at {settings.S3_ENDPOINT} is unreachable" in output
     assert "storage → Check S3_ENDPOINT" in output
+
+
+@pytest.mark.django_db
+def test_doctor_writes_reads_and_deletes_a_probe_on_s3_and_leaves_nothing(s3_storage):
+    # Given a healthy S3 server, when the doctor runs its storage check
+    [finding] = check_storage()
+    # Then the probe went through, and no object of it stays behind
+    assert finding.ok, finding
+    assert "a probe object was written, read back and deleted" in finding.detail
+    assert list(get_backend().keys()) == []

@@ -23,35 +23,33 @@ def doomed_s3(tmp_path, settings):
     server = seaweedfs_start(tmp_path / "seaweedfs")
     for name, value in server.settings(bucket="doomed").items():
         setattr(settings, name, value)
-    settings.STORAGE_STAGING_DIR = tmp_path / "staging"
     yield server
     server.stop()
 
 
-def _kill_when_staged(server, staging_dir, killed: threading.Event) -> None:
-    """Kill the server once the upload is fully staged, i.e. while it is being sent to S3."""
-    while not killed.is_set():
-        if any(path.stat().st_size >= PAYLOAD_BYTES for path in staging_dir.glob("*") if path.exists()):
-            os.killpg(server.popen.pid, signal.SIGKILL)
-            killed.set()
-        killed.wait(0.01)
+class KillingStream(io.BytesIO):
+    """The upload's source; it kills the S3 server once half of it has been read (parts are in flight)."""
+
+    def __init__(self, payload: bytes, server):
+        super().__init__(payload)
+        self.server, self.killed = server, False
+
+    def read(self, size=-1):
+        if not self.killed and self.tell() >= PAYLOAD_BYTES // 2:
+            os.killpg(self.server.popen.pid, signal.SIGKILL)
+            self.killed = True
+        return super().read(size)
 
 
-def test_s3_outage_mid_upload_is_a_clear_error_and_leaves_no_row(doomed_s3, settings, creator):
+def test_s3_outage_mid_upload_is_a_clear_error_and_leaves_no_row(doomed_s3, creator):
     get_backend().ensure_bucket()
-    killed = threading.Event()
-    watcher = threading.Thread(target=_kill_when_staged, args=(doomed_s3, settings.STORAGE_STAGING_DIR, killed))
-    watcher.start()
-    payload = os.urandom(PAYLOAD_BYTES)
-    try:
-        with pytest.raises(ServiceUnavailable) as raised:
-            services.file_store(owner=creator, stream=io.BytesIO(payload), filename="dataset.bin")
-    finally:
-        killed.set()
-        watcher.join()
-    assert killed.is_set()
+    threads_before = {thread.name for thread in threading.enumerate()}
+    stream = KillingStream(os.urandom(PAYLOAD_BYTES), doomed_s3)
+    with pytest.raises(ServiceUnavailable) as raised:
+        services.file_store(owner=creator, stream=stream, filename="dataset.bin")
+    assert stream.killed
     assert raised.value.status_code == 503
     assert f"Object storage at {doomed_s3.endpoint} is unreachable" in raised.value.message
     assert not File.objects.exists()
-    assert list(settings.STORAGE_STAGING_DIR.glob("*")) == []
-
+    # and the upload's part senders are gone with it
+    assert {thread.name for thread in threading.enumerate()} - threads_before == set()

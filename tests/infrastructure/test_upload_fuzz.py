@@ -10,6 +10,7 @@ from rest_framework.authtoken.models import Token
 
 from infrastructure.storage.backends import get_backend
 from infrastructure.storage.models import File
+from tests.infrastructure.storage_helpers import staged_files
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,8 +96,7 @@ def nothing_left_behind(db):
     backend = get_backend()
 
     def leftovers() -> tuple[int, set[str], set[str]]:
-        staged = {p.name for p in backend.staging_dir.glob("*")} if backend.staging_dir.exists() else set()
-        return File.objects.count(), set(backend.keys()), staged
+        return File.objects.count(), set(backend.keys()), {path.name for path in staged_files(backend)}
 
     before = leftovers()
     yield

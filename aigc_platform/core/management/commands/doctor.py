@@ -5,6 +5,7 @@ It is the deployment's own entry point, like `aigc up`, so it reaches into each 
 and compute selectors directly rather than through the health registry: it runs deeper checks
 than the health endpoint (a probe object written, read back and deleted; migrations listed).
 """
+import hashlib
 import io
 import uuid
 from dataclasses import dataclass
@@ -85,24 +86,25 @@ def check_broker() -> list[Finding]:
 def check_storage() -> list[Finding]:
     from infrastructure.storage.backends import get_backend
 
-    key = f"doctor/probe-{uuid.uuid4().hex}"
+    # Bytes of this run alone, so the probe's object (named by its hash) is never a user's file.
+    probe = PROBE_BYTES + uuid.uuid4().hex.encode()
     try:
         backend = get_backend()
         where = backend.check()
     except Exception as error:
         return [Finding("storage", False, f"Object storage cannot be used: {getattr(error, 'message', error)}", _storage_fix())]
-    stream, staged = backend.staging_file()
     step = "write"
+    upload = None
     try:
-        with stream:
-            stream.write(PROBE_BYTES)
-        backend.put(key, staged, size=len(PROBE_BYTES), content_type="application/octet-stream")
+        upload = backend.upload(content_type="application/octet-stream")
+        upload.write(probe)
+        key, _ = upload.save(hashlib.sha256(probe).hexdigest())
         step = "read back"
         with backend.open(key) as source:
             read = source.read()
-        if read != PROBE_BYTES:
+        if read != probe:
             return [Finding("storage", False, f"{where}: a probe object read back {len(read)} bytes that differ from the "
-                                              f"{len(PROBE_BYTES)} written", "The storage server returns corrupt data; check its disks.")]
+                                              f"{len(probe)} written", "The storage server returns corrupt data; check its disks.")]
         step = "delete"
         backend.delete(key)
         if backend.exists(key):
@@ -112,7 +114,8 @@ def check_storage() -> list[Finding]:
         return [Finding("storage", False, f"{where}: could not {step} a probe object: {getattr(error, 'message', error)}",
                         _storage_fix())]
     finally:
-        staged.unlink(missing_ok=True)
+        if upload is not None:
+            upload.discard()
     return [Finding("storage", True, f"{where}: a probe object was written, read back and deleted")]
 
 
