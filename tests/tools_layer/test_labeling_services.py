@@ -76,6 +76,36 @@ def test_an_expired_lock_lets_someone_else_take_the_task(project_for, make_user,
     assert late.status_code == 409 and late.json()["error"]["code"] == "task_not_reserved"
 
 
+def test_a_second_answer_replaces_the_first_and_an_unasked_task_takes_a_free_slot(project_for, make_user, client_for):
+    alice = make_user("creator")
+    project = project_for(texts=["one", "two"], annotators=[alice])
+    a = client_for(alice)
+    task = next_task(a, project)
+    first = answer(a, task["id"], "pos").json()
+    # Given an answer, when alice answers again, then it is the same annotation with the new value.
+    second = answer(a, task["id"], "neg").json()
+    assert (second["id"], second["value"]) == (first["id"], {"label": "neg"})
+    # Given a task alice never asked for, when she answers it, then its free slot is hers.
+    other = LabelingTask.objects.filter(project_id=project).exclude(pk=task["id"]).get()
+    assert answer(a, other.pk, "pos").status_code == 201
+    assert TaskSlot.objects.get(task=other).annotator_id == alice.pk
+    assert next_task(a, project) is None
+
+
+def test_next_task_and_its_answer_stay_within_their_query_budget(project_for, make_user, client_for,
+                                                                   django_assert_max_num_queries):
+    """They are most of a labeling team's requests (bench/datasets.py). next-task: the token, the project
+    and the membership check, the reservation, the task's content. The answer: the token, the task and
+    the membership check, its slot and the annotation, in a savepoint here (a transaction when served)."""
+    alice = make_user("creator")
+    project = project_for(annotators=[alice])
+    a = client_for(alice)
+    with django_assert_max_num_queries(5):
+        task = next_task(a, project)
+    with django_assert_max_num_queries(7):
+        assert answer(a, task["id"], "pos").status_code == 201
+
+
 def test_outsiders_cannot_see_a_project(project_for, make_user, client_for):
     project = project_for()
     response = client_for(make_user("creator")).post(f"/api/v1/labeling/projects/{project}/next-task/")
@@ -100,6 +130,36 @@ def test_concurrent_next_task_never_hands_one_task_to_two_people(operator, make_
     with ThreadPoolExecutor(12) as pool:
         taken = list(pool.map(take, users))
     assert len(set(taken)) == 12
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_one_person_asking_twice_at_once_holds_one_place_and_answering_twice_at_once_keeps_one_answer(operator, make_user):
+    # Given a project where two people answer each task, and one annotator who clicks twice
+    version = text_version(operator, [f"text {n}" for n in range(5)])
+    user = make_user("creator")
+    project = services.project_create(owner=operator, name="p", task_type="rating", dataset_version=version,
+                                      annotators=[user.username], overlap=2)
+
+    def in_thread(action):
+        try:
+            return action()
+        finally:
+            connection.close()
+
+    for _ in range(5):
+        # When both requests for a task arrive at the same moment, they get the same task, in one place
+        with ThreadPoolExecutor(2) as pool:
+            taken = list(pool.map(lambda _: in_thread(lambda: services.task_next(project=project, user=user).task_id), range(2)))
+        assert taken[0] == taken[1]
+        assert TaskSlot.objects.filter(task_id=taken[0], annotator=user).count() == 1
+        # And two answers at the same moment leave one answer (the later one replaces the earlier)
+        task = LabelingTask.objects.get(pk=taken[0])
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda rating: in_thread(lambda: services.annotation_submit(
+                task=task, user=user, value={"rating": rating})), (2, 4)))
+        assert answers[0].pk == answers[1].pk
+        assert task.annotations.filter(annotator=user).count() == 1
 
 
 def test_overlap_undo_review_agreement_and_export(project_for, make_user, client_for, operator):

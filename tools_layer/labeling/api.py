@@ -14,7 +14,7 @@ from infrastructure.compute.serializers import JobSerializer
 from infrastructure.compute.services import job_submit
 from tools_layer.datasets import selectors as dataset_selectors
 from tools_layer.labeling import selectors, services
-from tools_layer.labeling.models import Annotation
+from tools_layer.labeling.models import Annotation, SlotStatus, TaskSlot
 from tools_layer.labeling.serializers import (
     AnnotationCreateSerializer,
     AnnotationSerializer,
@@ -32,7 +32,12 @@ from tools_layer.labeling.serializers import (
 def task_body(slot_or_task, *, user) -> dict:
     """A task as the labeling page shows it: content, proposal, the caller's own answer, its lock."""
     task = getattr(slot_or_task, "task", slot_or_task)
-    mine = Annotation.objects.filter(task=task, annotator=user).exclude(status="rejected").first()
+    # A slot locked for the caller is a task they have not answered: submitting marks the slot
+    # submitted, and undo deletes the answer before locking the slot again. Only a task shown
+    # without such a slot needs looking up.
+    reserved = (isinstance(slot_or_task, TaskSlot) and slot_or_task.status == SlotStatus.LOCKED
+                and slot_or_task.annotator_id == user.pk)
+    mine = None if reserved else Annotation.objects.filter(task=task, annotator=user).exclude(status="rejected").first()
     return {
         "id": task.pk, "project": str(task.project_id), "item": task.item_id, "content": selectors.task_content(task=task),
         "proposal": task.proposal, "source": task.source,
@@ -95,11 +100,10 @@ class NextTaskApi(APIView):
     def post(self, request, pk):
         """Reserve and return the caller's next task; never the same task to two people at once
         (unless the project's overlap asks for more annotators per task). 204 when none is left."""
-        project = selectors.project_get(user=request.user, pk=pk)
+        project = selectors.project_get(user=request.user, pk=pk, related=False)
         slot = services.task_next(project=project, user=request.user)
         if slot is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        slot.task.project = project
         return Response(task_body(slot, user=request.user))
 
 
@@ -212,7 +216,7 @@ class TaskReleaseApi(APIView):
 class TaskImageApi(APIView):
     @extend_schema(responses={(200, "image/png"): bytes})
     def get(self, request, pk):
-        task = selectors.task_get(user=request.user, pk=pk)
+        task = selectors.task_get(user=request.user, pk=pk, content=True)
         if task.item_id is None or task.item.dataset.kind != "image":
             raise ApplicationError("This task has no image.", code="not_an_image")
         response = HttpResponse(dataset_selectors.dataset_item_bytes(item=task.item), content_type=task.item.content_type)

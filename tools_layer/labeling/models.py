@@ -88,6 +88,12 @@ class TaskSlot(models.Model):
             models.Index(fields=["task", "annotator"]),
             models.Index(fields=["project", "annotator", "status"]),
         ]
+        constraints = [
+            # One place per person in a task, also when one person asks for two tasks at the same moment
+            # (each reservation's snapshot misses the other's: task_next retries the loser).
+            models.UniqueConstraint(fields=["task", "annotator"], condition=models.Q(annotator__isnull=False),
+                                    name="labeling_slot_one_per_annotator"),
+        ]
 
 
 class AnnotationStatus(models.TextChoices):

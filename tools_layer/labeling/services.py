@@ -2,12 +2,13 @@
 proposals, generated outputs sent for rating, and exports (Jobs).
 
 How `next-task` keeps two people off one task. Each task has `overlap` slots. Handing out a task
-locks one open slot (or one whose lock expired) for the asker, in a transaction that reads the
-candidate with SELECT ... FOR UPDATE SKIP LOCKED: two annotators asking at once never get the same
-slot, and neither waits for the other. A person never holds two slots of one task, so with overlap
+locks one open slot (or one whose lock expired) for the asker, in one UPDATE whose subquery picks
+the candidate with SELECT ... FOR UPDATE SKIP LOCKED: two annotators asking at once never get the
+same slot, and neither waits for the other. A person never holds two slots of one task, so with overlap
 1 a task is with at most one person at a time, and with overlap N with N different people.
 """
 import csv
+import functools
 import io
 import json
 import tempfile
@@ -15,8 +16,8 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from aigc_platform.core.db import analyze
@@ -46,8 +47,8 @@ EXPORT_JOB_KIND = "labeling-export"
 PREANNOTATE_JOB_KIND = "labeling-preannotate"
 EXPORT_FORMATS = ("jsonl", "csv", "dataset")
 CREATE_BATCH = 5000
-# What showing a reserved task reads besides its slot, fetched in next-task's own query.
-TASK_CONTENT = ("task__item__dataset", "task__item__blob")
+# What showing a reserved task reads besides the task row.
+TASK_CONTENT = ("item__dataset", "item__blob")
 LABEL_TYPES = (TaskType.SINGLE_LABEL, TaskType.MULTI_LABEL)
 # Which dataset kinds each task type can label.
 KINDS_BY_TYPE = {
@@ -135,26 +136,69 @@ def _lock_until(project: LabelingProject):
     return timezone.now() + timedelta(seconds=project.lock_seconds)
 
 
-@transaction.atomic
+# next-task and submitting write their slot with one UPDATE ... RETURNING each, written out: the ORM
+# cannot read back the rows an UPDATE changed, and building the equivalent SELECT ... FOR UPDATE and
+# UPDATE with it took more of the web process's CPU than PostgreSQL took to run them (next-task and
+# its answer are most of a labeling team's requests). Each subquery locks the row it picks, so the
+# UPDATE changes the row as the subquery saw it; {lock} is empty on SQLite, which has no row locks
+# (a write there takes the whole database).
+#
+# next-task: the slot the user holds (its lock renewed), else the first slot still to do (open, or
+# its lock expired) of a task the user has no slot of, skipping slots that others' transactions are
+# locking right now rather than waiting for them. COALESCE runs the second subquery only when the
+# first finds nothing (PostgreSQL runs such a subquery when its value is first needed).
+RESERVE_SQL = """
+    UPDATE labeling_taskslot SET annotator_id = %(user)s, status = %(locked)s, locked_until = %(until)s
+    WHERE id = COALESCE(
+        (SELECT id FROM labeling_taskslot
+         WHERE project_id = %(project)s AND annotator_id = %(user)s AND status = %(locked)s
+         ORDER BY task_id LIMIT 1 {lock}),
+        (SELECT slot.id FROM labeling_taskslot slot
+         WHERE slot.project_id = %(project)s AND NOT (slot.status = %(submitted)s)
+           AND (slot.status = %(open)s OR slot.locked_until < %(now)s)
+           AND NOT EXISTS (SELECT 1 FROM labeling_taskslot mine WHERE mine.task_id = slot.task_id AND mine.annotator_id = %(user)s)
+         ORDER BY slot.task_id, slot.id LIMIT 1 {lock_skip}))
+    RETURNING *"""
+# The user's reserved slot of the task becomes submitted, unless they already have a live answer
+# there (which a second submit replaces instead).
+SUBMIT_RESERVED_SQL = """
+    UPDATE labeling_taskslot SET status = %(submitted)s, locked_until = NULL
+    WHERE id = (SELECT id FROM labeling_taskslot
+                WHERE task_id = %(task)s AND annotator_id = %(user)s AND status = %(locked)s
+                ORDER BY id LIMIT 1 {lock})
+      AND NOT EXISTS (SELECT 1 FROM labeling_annotation
+                      WHERE task_id = %(task)s AND annotator_id = %(user)s AND NOT (status = %(rejected)s))
+    RETURNING *"""
+
+
+def _slot_update(sql: str, **params) -> TaskSlot | None:
+    features = connection.features
+    sql = sql.format(lock="FOR UPDATE" if features.has_select_for_update else "",
+                     lock_skip="FOR UPDATE SKIP LOCKED" if features.has_select_for_update_skip_locked else "")
+    params = {"locked": SlotStatus.LOCKED, "open": SlotStatus.OPEN, "submitted": SlotStatus.SUBMITTED,
+              "rejected": AnnotationStatus.REJECTED, **params}
+    if "project" in params:
+        params["project"] = LabelingProject._meta.pk.get_db_prep_value(params["project"], connection)
+    # raw() turns the returned columns into a TaskSlot, timestamps converted as a SELECT would.
+    return next(iter(TaskSlot.objects.raw(sql, params)), None)
+
+
 def task_next(*, project: LabelingProject, user) -> TaskSlot | None:
     """Reserve the next task for `user` (see the module docstring); None when nothing is left for them.
-    A task they already hold (a reload, an undone annotation) comes back first, its lock renewed."""
-    held = (TaskSlot.objects.select_for_update(of=("self",)).filter(project=project, annotator=user, status=SlotStatus.LOCKED)
-            .select_related(*TASK_CONTENT).order_by("task_id").first())
-    if held is None:
-        now = timezone.now()
-        mine = TaskSlot.objects.filter(task=OuterRef("task"), annotator=user)
-        held = (
-            TaskSlot.objects.filter(project=project).exclude(status=SlotStatus.SUBMITTED)
-            .filter(Q(status=SlotStatus.OPEN) | Q(locked_until__lt=now)).filter(~Exists(mine))
-            .order_by("task_id", "id").select_for_update(skip_locked=True, of=("self",)).select_related(*TASK_CONTENT).first()
-        )
-        if held is None:
-            return None
-        held.annotator, held.status = user, SlotStatus.LOCKED
-    held.locked_until = _lock_until(project)
-    held.save(update_fields=["annotator", "status", "locked_until"])
-    return held
+    A task they already hold (a reload, an undone annotation) comes back first, its lock renewed.
+    One statement, a transaction of its own (RESERVE_SQL)."""
+    reserve = functools.partial(_slot_update, RESERVE_SQL, project=project.pk, user=user.pk, now=timezone.now(),
+                                until=_lock_until(project))
+    try:
+        slot = reserve()
+    except IntegrityError:
+        # Their other request of this moment took a place in the same task: that task is theirs now.
+        slot = reserve()
+    if slot is None:
+        return None
+    slot.task = LabelingTask.objects.select_related(*TASK_CONTENT).get(pk=slot.task_id)
+    slot.task.project = slot.project = project
+    return slot
 
 
 @transaction.atomic
@@ -164,29 +208,36 @@ def task_release(*, task: LabelingTask, user) -> None:
         status=SlotStatus.OPEN, annotator=None, locked_until=None)
 
 
-@transaction.atomic
 def annotation_submit(*, task: LabelingTask, user, value: dict, seconds_spent: float | None = None) -> Annotation:
     """Record `user`'s answer. A second submit replaces their earlier answer until it is reviewed."""
-    project = task.project
-    value = clean_value(project, value)
-    existing = (Annotation.objects.select_for_update().filter(task=task, annotator=user)
-                .exclude(status=AnnotationStatus.REJECTED).first())
-    if existing is not None:
-        if existing.status == AnnotationStatus.ACCEPTED:
-            raise Conflict("Your annotation of this task was accepted in review; it cannot change.", code="annotation_reviewed")
-        existing.value, existing.seconds_spent = value, seconds_spent
-        existing.save(update_fields=["value", "seconds_spent", "updated_at"])
-        return existing
-    slot = TaskSlot.objects.select_for_update().filter(task=task, annotator=user, status=SlotStatus.LOCKED).first()
+    value = clean_value(task.project, value)
+    try:
+        return _annotation_write(task=task, user=user, value=value, seconds_spent=seconds_spent)
+    except IntegrityError:
+        # Two submits of one person at the same moment: the first is stored now, so this one replaces it.
+        return _annotation_write(task=task, user=user, value=value, seconds_spent=seconds_spent)
+
+
+@transaction.atomic
+def _annotation_write(*, task: LabelingTask, user, value: dict, seconds_spent: float | None) -> Annotation:
+    slot = _slot_update(SUBMIT_RESERVED_SQL, task=task.pk, user=user.pk)
     if slot is None:
+        existing = (Annotation.objects.select_for_update().filter(task=task, annotator=user)
+                    .exclude(status=AnnotationStatus.REJECTED).first())
+        if existing is not None:
+            if existing.status == AnnotationStatus.ACCEPTED:
+                raise Conflict("Your annotation of this task was accepted in review; it cannot change.", code="annotation_reviewed")
+            existing.value, existing.seconds_spent = value, seconds_spent
+            existing.save(update_fields=["value", "seconds_spent", "updated_at"])
+            return existing
         # Not reserved for them (never asked, or the lock ran out): a free slot will do.
         slot = (TaskSlot.objects.filter(task=task).filter(Q(status=SlotStatus.OPEN) | Q(status=SlotStatus.LOCKED, locked_until__lt=timezone.now()))
                 .select_for_update(skip_locked=True).first())
         if slot is None:
             raise Conflict("This task is not reserved for you: your lock ran out and someone else took it, or it has "
                            "all the annotations it needs. Ask for the next task.", code="task_not_reserved")
-    slot.annotator, slot.status, slot.locked_until = user, SlotStatus.SUBMITTED, None
-    slot.save(update_fields=["annotator", "status", "locked_until"])
+        slot.annotator, slot.status, slot.locked_until = user, SlotStatus.SUBMITTED, None
+        slot.save(update_fields=["annotator", "status", "locked_until"])
     return Annotation.objects.create(task=task, slot=slot, annotator=user, value=value, seconds_spent=seconds_spent)
 
 
