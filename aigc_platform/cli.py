@@ -41,6 +41,14 @@ def _prepare(console: Console) -> tuple[str, bool]:
     return password, created
 
 
+def web_processes_default(settings) -> int:
+    """One web process per core on PostgreSQL (at most 4, as deploy/ runs); one on the embedded SQLite,
+    which takes one writer at a time, so more processes would only wait on each other's locks."""
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        return 1
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     from aigc_platform import embedded
 
@@ -76,6 +84,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         group.start(
             "web",
             embedded.python_module("uvicorn", "aigc_platform.asgi:application", "--host", args.host, "--port", str(args.port),
+                                   "--workers", str(args.web_processes or web_processes_default(settings)),
                                    "--log-level", "warning", "--timeout-graceful-shutdown", "5"),
             env=dict(env, DATABASE_POOL="true"),
         )
@@ -152,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", help="Where the database, objects and logs live (default ~/.aigc or AIGC_DATA_DIR).")
     up.add_argument("--queues", default=DEFAULT_QUEUES)
     up.add_argument("--concurrency", type=int, default=2)
+    up.add_argument("--web-processes", type=int, default=0,
+                    help="uvicorn worker processes (default: one per core, at most 4, on PostgreSQL; 1 on SQLite)")
     up.set_defaults(func=cmd_up)
 
     worker = sub.add_parser("worker", help="Run a worker alone, against DATABASE_URL and CELERY_BROKER_URL.")

@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=15.0, help="length of each next-task phase")
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds an annotator reads a task in the second phase")
+    parser.add_argument("--web-processes", type=int, default=0, help="uvicorn --workers (default: as `aigc up` on PostgreSQL)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="aigc-bench-datasets-"))
@@ -125,11 +126,13 @@ def main() -> None:
         import django
 
         django.setup()
+        from django.conf import settings
         from django.contrib.auth import get_user_model
         from django.core.management import call_command
         from rest_framework.authtoken.models import Token
 
         from aigc_platform.accounts.roles import role_groups
+        from aigc_platform.cli import web_processes_default
         from tools_layer.datasets.models import DatasetVersion
         from tools_layer.labeling import services as labeling_services
         from tools_layer.labeling.models import Annotation
@@ -144,9 +147,12 @@ def main() -> None:
 
         env = dict(os.environ)
         port = embedded.free_port()
-        # The web process runs as `aigc up` and the deployments run it: with a PostgreSQL connection pool.
+        # The web server runs as `aigc up` runs it on PostgreSQL: a PostgreSQL connection pool, and one
+        # process per core (web_processes_default; deploy/ runs 4) unless --web-processes says otherwise.
+        web_processes = args.web_processes or web_processes_default(settings)
         web = group.start("web", [sys.executable, "-m", "uvicorn", "aigc_platform.asgi:application", "--host", "127.0.0.1",
-                                  "--port", str(port), "--no-access-log"], env=dict(env, DATABASE_POOL="true"), quiet=True)
+                                  "--port", str(port), "--workers", str(web_processes), "--no-access-log"],
+                          env=dict(env, DATABASE_POOL="true"), quiet=True)
         group.start("worker", [sys.executable, "-m", "celery", "-A", "aigc_platform", "worker", "-Q", "default",
                                "--concurrency", "1", "--loglevel", "WARNING", "--without-gossip", "--without-mingle"], env=env, quiet=True)
         base = f"http://127.0.0.1:{port}"
@@ -166,7 +172,7 @@ def main() -> None:
         size = make_jsonl(path, args.lines)
         baseline = baseline_parse(path)
         dataset = session.post(f"{base}/api/v1/datasets/", json={"name": "prose", "kind": "text"}).json()
-        idle_rss = PeakRss(web.popen.pid).process.memory_info().rss
+        idle_rss = PeakRss(web.popen.pid).rss()
         with PeakRss(web.popen.pid) as rss:
             started = time.perf_counter()
             body = MultipartBody(path)
@@ -196,7 +202,8 @@ def main() -> None:
         project = labeling_services.project_create(
             owner=operator, name="bench", task_type="rating", dataset_version=DatasetVersion.objects.get(pk=version_id),
             annotators=[user.username for user in annotators])
-        print(f"next-task: project over {args.lines} tasks created in {time.perf_counter() - started:.1f} s; {ANNOTATORS} annotators")
+        print(f"next-task: project over {args.lines} tasks created in {time.perf_counter() - started:.1f} s; {ANNOTATORS} annotators, "
+              f"{web_processes} web processes")
 
         def next_and_answer(client: requests.Session) -> float | None:
             began = time.perf_counter()
