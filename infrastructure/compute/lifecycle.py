@@ -15,13 +15,14 @@ conditional updates that only the current attempt can make.
 """
 import logging
 import threading
+import time
 import traceback
 from typing import Any, Callable
 
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import OperationalError, close_old_connections, connection
+from django.db import DatabaseError, OperationalError, close_old_connections, connection
 
 from aigc_platform.celery import app
 from aigc_platform.core.errors import ApplicationError
@@ -51,9 +52,13 @@ class JobContext:
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Record progress (0..1) and stop here if the job was cancelled or taken over."""
-        if not services.job_progress(job_id=self.job_id, attempt=self.attempt, progress=fraction, message=message):
+        job = services.job_progress(job_id=self.job_id, attempt=self.attempt, progress=fraction, message=message)
+        if job is None:
             self._lost.set()
-        self.check_cancelled()
+        if self._lost.is_set():
+            raise JobLost()
+        if job.cancel_requested:
+            raise JobCancelled()
 
     def log(self, line: str) -> None:
         services.job_log(job_id=self.job_id, attempt=self.attempt, line=line)
@@ -69,25 +74,48 @@ class JobContext:
             raise JobCancelled()
 
 
-class _LeaseRenewal(threading.Thread):
-    """Renews the job's lease while it runs; notices when another attempt took the job over."""
+class _Leases:
+    """Renews the leases of the jobs this process runs, from one thread, and tells a job when another
+    attempt took it over. (A thread per job cost a short job more than its own queries.)"""
 
-    def __init__(self, *, job_id, attempt: int, lost: threading.Event):
-        super().__init__(name=f"lease-{job_id}", daemon=True)
-        self.job_id, self.attempt, self.lost = job_id, attempt, lost
-        self.stopped = threading.Event()
+    def __init__(self) -> None:
+        self._running: dict[tuple[Any, int], threading.Event] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
-    def run(self) -> None:
-        try:
-            while not self.stopped.wait(settings.JOB_HEARTBEAT_SECONDS):
-                try:
-                    if not services.job_renew_lease(job_id=self.job_id, attempt=self.attempt):
-                        self.lost.set()
-                        return
-                except OperationalError as error:
-                    logger.warning("Lease renewal of job %s failed: %s", self.job_id, error)
-        finally:
-            connection.close()
+    def hold(self, *, job_id, attempt: int, lost: threading.Event) -> None:
+        with self._lock:
+            self._running[(job_id, attempt)] = lost
+            # Started on first use, so in the pool's own process: a thread does not survive a fork.
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._renew_forever, name="job-leases", daemon=True)
+                self._thread.start()
+
+    def release(self, *, job_id, attempt: int) -> None:
+        with self._lock:
+            self._running.pop((job_id, attempt), None)
+
+    def _renew_forever(self) -> None:
+        while True:
+            time.sleep(settings.JOB_HEARTBEAT_SECONDS)
+            with self._lock:
+                running = list(self._running.items())
+            try:
+                if not running:
+                    connection.close()  # an idle worker holds no connection for this thread
+                    continue
+                # As before a task: a connection that broke or grew old is replaced, not used again.
+                close_old_connections()
+                for (job_id, attempt), lost in running:
+                    if not services.job_renew_lease(job_id=job_id, attempt=attempt):
+                        lost.set()
+                        self.release(job_id=job_id, attempt=attempt)
+            except DatabaseError as error:
+                # The next tick tries again, on a new connection; the lease outlasts a few misses.
+                logger.warning("Lease renewal failed: %s", error)
+
+
+_leases = _Leases()
 
 
 class JobTask(DjangoTask):
@@ -101,7 +129,6 @@ class JobTask(DjangoTask):
     max_retries = 5
 
     def __call__(self, job_id: str):
-        close_old_connections()
         try:
             job = services.job_claim(job_id=job_id, worker=self.request.hostname or "local")
         except OperationalError as error:
@@ -111,8 +138,7 @@ class JobTask(DjangoTask):
             return None
         lost = threading.Event()
         ctx = JobContext(job_id=job.id, attempt=job.attempt, params=job.params, owner_id=job.owner_id, lost=lost)
-        renewal = _LeaseRenewal(job_id=job.id, attempt=job.attempt, lost=lost)
-        renewal.start()
+        _leases.hold(job_id=job.id, attempt=job.attempt, lost=lost)
         try:
             result = self.run(ctx)
         except JobLost:
@@ -130,8 +156,7 @@ class JobTask(DjangoTask):
         else:
             services.job_succeed(job_id=job.id, attempt=job.attempt, result=result)
         finally:
-            renewal.stopped.set()
-            renewal.join()
+            _leases.release(job_id=job.id, attempt=job.attempt)
         return None
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -27,29 +28,59 @@ MESSAGE_MAX = 500
 REDISPATCH_BATCH = 1000
 
 
-def _status_event(job_id) -> None:
-    """After commit, tell live viewers the job's new state (as the database now has it)."""
+STATUS_EVENT_FIELDS = ("status", "progress", "message", "error", "attempt", "worker")
+# What a worker needs of the job it claims (JobContext), and its status event.
+CLAIMED_FIELDS = ("id", "owner_id", "params", *STATUS_EVENT_FIELDS)
+
+
+def _status_event(job_id, row: Job | None = None) -> None:
+    """After commit, tell live viewers the job's new state: as `row` holds it by then, where the caller
+    has the row as it wrote it, else as the database has it (one query more)."""
 
     def publish() -> None:
-        job = Job.objects.filter(pk=job_id).values("status", "progress", "message", "error", "attempt", "worker").first()
-        if job:
-            events.publish(job_id, "status", job)
+        if row is not None:
+            state = {field: getattr(row, field) for field in STATUS_EVENT_FIELDS}
+        else:
+            state = Job.objects.filter(pk=job_id).values(*STATUS_EVENT_FIELDS).first()
+        if state:
+            events.publish(job_id, "status", state)
 
     transaction.on_commit(publish)
 
 
-def _dispatch(job: Job) -> None:
-    """Send the job to its queue after commit. A job that asks for GPUs goes to the own queue of an
-    online worker whose GPUs can hold it; while none can, it waits (not sent) with a message saying why."""
-    if job.gpus or job.min_gpu_memory_mb:
-        worker = selectors.worker_for_resources(gpus=job.gpus, min_gpu_memory_mb=job.min_gpu_memory_mb)
-        if worker is None:
-            why = selectors.why_no_worker_fits(gpus=job.gpus, min_gpu_memory_mb=job.min_gpu_memory_mb)
-            Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(queue="", message=why[:MESSAGE_MAX])
-            _status_event(job.pk)
-            return
-        job.queue = worker.own_queue
-        Job.objects.filter(pk=job.pk).update(queue=job.queue, message=f"Routed to {worker.name}.")
+def _update_returning(jobs, returning: tuple[str, ...], **fields) -> Job | None:
+    """`jobs.update(**fields)` for at most one job, in one round trip that also reads back the
+    `returning` fields of the updated row (UPDATE … RETURNING, in PostgreSQL and SQLite alike): a Job
+    whose other fields load when first used, or None when no row matched. The ORM still writes the
+    statement, so values and expressions are adapted as `update()` adapts them."""
+    query = jobs.query.chain(UpdateQuery)
+    query.add_update_values(fields)
+    compiler = query.get_compiler(jobs.db)
+    sql, params = compiler.as_sql()
+    columns = [field for field in Job._meta.concrete_fields if field.attname in returning]
+    quote = compiler.connection.ops.quote_name
+    with compiler.connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING {', '.join(quote(field.column) for field in columns)}", params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # The converters a SELECT of these columns applies (JSON text, SQLite's UUIDs and booleans).
+    converters = compiler.get_converters([field.get_col(Job._meta.db_table) for field in columns])
+    values = next(compiler.apply_converters([row], converters)) if converters else row
+    return Job.from_db(jobs.db, [field.attname for field in columns], values)
+
+
+def _route(*, gpus: int, min_gpu_memory_mb: int) -> tuple[str, str]:
+    """The queue and message of a job that asks for GPUs: the own queue of an online worker whose GPUs
+    can hold it, or no queue ("", the job waits unsent) and a message saying why none can."""
+    worker = selectors.worker_for_resources(gpus=gpus, min_gpu_memory_mb=min_gpu_memory_mb)
+    if worker is None:
+        return "", selectors.why_no_worker_fits(gpus=gpus, min_gpu_memory_mb=min_gpu_memory_mb)[:MESSAGE_MAX]
+    return worker.own_queue, f"Routed to {worker.name}."
+
+
+def _send(job: Job) -> None:
+    """Send the job's task message to its queue once the transaction commits."""
     kind = job_kind(job.kind)
     task_name = kind.task_name if kind else f"jobs.{job.kind}"
     queue = job.queue
@@ -64,7 +95,19 @@ def _dispatch(job: Job) -> None:
     transaction.on_commit(send)
 
 
-@transaction.atomic
+def _dispatch(job: Job) -> None:
+    """Send a queued job to its queue after commit, routing it first when it asks for GPUs; while no
+    worker can hold it, it waits (not sent) with a message saying why."""
+    if job.gpus or job.min_gpu_memory_mb:
+        job.queue, job.message = _route(gpus=job.gpus, min_gpu_memory_mb=job.min_gpu_memory_mb)
+        if not job.queue:
+            Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED).update(queue="", message=job.message)
+            _status_event(job.pk)
+            return
+        Job.objects.filter(pk=job.pk).update(queue=job.queue, message=job.message)
+    _send(job)
+
+
 def job_submit(
     *,
     owner,
@@ -74,8 +117,9 @@ def job_submit(
     gpus: int = 0,
     min_gpu_memory_mb: int = 0,
 ) -> Job:
-    """Validate the params by the kind's serializer, create a queued job and send it to the queue
-    once the transaction commits."""
+    """Validate the params by the kind's serializer, create a queued job (routed already when it asks
+    for GPUs) and send it to its queue once the caller's transaction, if any, commits. It writes one
+    row, which needs no transaction of its own: BEGIN and COMMIT would be two more round trips."""
     registered = job_kind(kind)
     if registered is None:
         raise ApplicationError(f"Unknown job kind {kind!r}.", fields={"kind": ["Unknown job kind."]})
@@ -86,6 +130,9 @@ def job_submit(
             raise ApplicationError("The job's params are invalid.", fields={"params": [serializer.errors]})
         # Stored as JSON: values such as UUIDs and dates become strings, as they would over the API.
         params = json.loads(json.dumps(serializer.validated_data, cls=DjangoJSONEncoder))
+    message = "Waiting for a worker."
+    if gpus or min_gpu_memory_mb:
+        queue, message = _route(gpus=gpus, min_gpu_memory_mb=min_gpu_memory_mb)
     job = Job.objects.create(
         owner=owner,
         kind=kind,
@@ -94,10 +141,13 @@ def job_submit(
         gpus=gpus,
         min_gpu_memory_mb=min_gpu_memory_mb,
         max_attempts=settings.JOB_MAX_ATTEMPTS,
-        message="Waiting for a worker.",
+        message=message,
     )
-    _status_event(job.id)
-    _dispatch(job)
+    # Published from the row as created (nothing else can have moved it yet), and before the task
+    # message is sent, so a viewer sees it queued before it runs.
+    _status_event(job.id, job)
+    if job.queue:
+        _send(job)
     return job
 
 
@@ -149,7 +199,9 @@ def job_retry(*, job: Job) -> Job:
 def job_claim(*, job_id, worker: str) -> Job | None:
     """queued → running for one attempt; None when the job is not queued (taken, ended, cancelled)."""
     now = timezone.now()
-    claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, attempt__lt=F("max_attempts")).update(
+    job = _update_returning(
+        Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, attempt__lt=F("max_attempts")),
+        CLAIMED_FIELDS,
         status=JobStatus.RUNNING,
         attempt=F("attempt") + 1,
         worker=worker,
@@ -157,10 +209,9 @@ def job_claim(*, job_id, worker: str) -> Job | None:
         heartbeat_at=now,
         message="Running.",
     )
-    if not claimed:
-        return None
-    _status_event(job_id)
-    return Job.objects.get(pk=job_id)
+    if job is not None:
+        _status_event(job_id, job)
+    return job
 
 
 def _owned_by_attempt(job_id, attempt: int):
@@ -171,16 +222,18 @@ def job_renew_lease(*, job_id, attempt: int) -> bool:
     return bool(_owned_by_attempt(job_id, attempt).update(heartbeat_at=timezone.now()))
 
 
-def job_progress(*, job_id, attempt: int, progress: float, message: str = "") -> bool:
-    """Record progress; False when this attempt no longer owns the job."""
+def job_progress(*, job_id, attempt: int, progress: float, message: str = "") -> Job | None:
+    """Record progress; the job with its `cancel_requested` as the same statement read it (so a job
+    that reports progress hears a cancel without another query), or None when this attempt no longer
+    owns the job."""
     progress = min(max(float(progress), 0.0), 1.0)
     fields: dict[str, Any] = {"progress": progress, "heartbeat_at": timezone.now()}
     if message:
         fields["message"] = message[:MESSAGE_MAX]
-    owned = bool(_owned_by_attempt(job_id, attempt).update(**fields))
-    if owned:
+    job = _update_returning(_owned_by_attempt(job_id, attempt), ("id", "cancel_requested"), **fields)
+    if job is not None:
         events.publish(job_id, "progress", {"progress": progress, "message": message})
-    return owned
+    return job
 
 
 def job_log(*, job_id, attempt: int, line: str) -> None:
@@ -193,12 +246,14 @@ def job_cancel_requested(*, job_id) -> bool:
 
 
 def _finish(job_id, attempt: int, status: str, **fields) -> bool:
-    finished = bool(_owned_by_attempt(job_id, attempt).update(status=status, finished_at=timezone.now(), **fields))
-    if finished:
-        _status_event(job_id)
+    job = _update_returning(
+        _owned_by_attempt(job_id, attempt), ("id", *STATUS_EVENT_FIELDS), status=status, finished_at=timezone.now(), **fields
+    )
+    if job is not None:
+        _status_event(job_id, job)
     else:
         logger.warning("Job %s attempt %s could not be marked %s: it no longer owns the job.", job_id, attempt, status)
-    return finished
+    return job is not None
 
 
 def job_succeed(*, job_id, attempt: int, result: Any) -> bool:
