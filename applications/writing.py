@@ -9,6 +9,15 @@ from aigc_platform.core.errors import ApplicationError, Conflict, NotFound
 from models_layer.registry import selectors as registry
 
 LANGUAGES = {"en": "English", "zh": "Chinese"}
+# Tokens per character of content at worst (English averages about 0.25, but a looping small model
+# writes brackets and digits a token each; a Chinese character may take two byte tokens). With every
+# string's length capped by the grammar, a budget of this many tokens per character lets the JSON close.
+TOKENS_PER_CHAR = {"en": 1.0, "zh": 2.0}
+
+
+def content_tokens(chars: int, language: str) -> int:
+    """The most tokens `chars` characters of content in `language` can take."""
+    return int(chars * TOKENS_PER_CHAR.get(language, max(TOKENS_PER_CHAR.values())))
 
 
 def generator_version_for(*, user, language: str, generator: str | None = None, version: int | None = None):

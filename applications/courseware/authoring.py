@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import textstat
 
 from applications.moderation import blocked_terms
-from applications.writing import LANGUAGES
+from applications.writing import LANGUAGES, content_tokens
 
 SYSTEM = "You are an experienced teacher who writes clear, correct classroom material. You answer in JSON only."
 
@@ -25,10 +25,7 @@ QUESTION_CHARS = (10, 120)
 CHOICE_CHARS = (1, 40)
 CHOICES = 4
 EXPLANATION_CHARS = (20, 150)
-# Tokens per character of content at worst (English averages about 0.25, but a looping small model
-# writes brackets and digits a token each; a Chinese character may take two byte tokens), plus JSON
-# syntax: with every string's length capped by the grammar, the JSON then always closes in budget.
-TOKENS_PER_CHAR = {"en": 1.0, "zh": 2.0}
+# Tokens of JSON syntax around a section's content (applications.writing.content_tokens budgets the content).
 JSON_OVERHEAD_TOKENS = 40
 # Two questions whose words overlap this much (Jaccard) ask the same thing.
 SAME_QUESTION_OVERLAP = 0.7
@@ -102,7 +99,7 @@ def max_tokens(section: str, language: str, *, slide_count: int = 1) -> int:
         "slide": TITLE_CHARS[1] + BULLETS_PER_SLIDE * BULLET_CHARS[1] + NOTES_CHARS[1],
         "question": QUESTION_CHARS[1] + CHOICES * CHOICE_CHARS[1] + EXPLANATION_CHARS[1],
     }[section]
-    return int(chars * TOKENS_PER_CHAR.get(language, 2.0)) + JSON_OVERHEAD_TOKENS
+    return content_tokens(chars, language) + JSON_OVERHEAD_TOKENS
 
 
 def _language_line(brief: Brief) -> str:

@@ -4,12 +4,10 @@ import re
 from dataclasses import dataclass, field
 
 from applications.moderation import blocked_terms
-from applications.writing import LANGUAGES
+from applications.writing import LANGUAGES, content_tokens
 
 # The share of a field's maximum length each requested length may use (never below its minimum).
 LENGTH_SHARE = {"short": 0.5, "medium": 0.75, "long": 1.0}
-# Tokens per character of copy, generously (English averages about 0.25; JSON syntax adds some).
-TOKENS_PER_CHAR = 0.45
 SYSTEM = "You are a marketing copywriter. Reply with one JSON object and nothing else: short, concrete copy."
 # Sampling temperature per attempt: the first try stays close to the likeliest words (a 135M model
 # rambles when it samples freely); each rewrite after a failed check samples more widely to get out of it.
@@ -74,8 +72,10 @@ def variant_schema(fields: list[dict], *, force_keywords: list[str] = ()) -> dic
     return {"type": "object", "properties": properties, "required": [spec["name"] for spec in fields], "additionalProperties": False}
 
 
-def max_tokens_for(fields: list[dict]) -> int:
-    return int(sum(spec["max_chars"] for spec in fields) * TOKENS_PER_CHAR) + 12 * len(fields) + 16
+def max_tokens_for(fields: list[dict], language: str) -> int:
+    """Enough tokens for every field at its longest in `language`, and the JSON around them. (A flat 0.45
+    tokens per character ran out before a Chinese answer's JSON closed: a character may take two tokens.)"""
+    return content_tokens(sum(spec["max_chars"] for spec in fields), language) + 12 * len(fields) + 16
 
 
 def variant_prompt(template_prompt: str, fields: list[dict], brief: Brief, *, feedback: list[str] = ()) -> str:

@@ -122,7 +122,7 @@ def variant_write(*, version, template: Template, brief: copywriting.Brief, inde
         values, why = write_json(
             version=version, system=copywriting.SYSTEM, prompt=prompt,
             schema=copywriting.variant_schema(fields, force_keywords=force_keywords),
-            max_new_tokens=copywriting.max_tokens_for(fields), seed=seed + attempt, ctx=ctx,
+            max_new_tokens=copywriting.max_tokens_for(fields, brief.language), seed=seed + attempt, ctx=ctx,
             temperature=copywriting.temperature_for(attempt),
             tags={"section": "variant", "variant": index, "attempt": attempt},
         )

@@ -21,6 +21,12 @@ def test_a_shorter_length_lowers_each_maximum_but_never_below_its_minimum():
     assert [f["max_chars"] for f in copywriting.field_limits(HERO, "medium")] == [45, 18]
 
 
+def test_the_token_budget_lets_every_field_reach_its_limit_in_each_language():
+    # A Chinese character may take two tokens (byte tokens); a looping model writes a token a character
+    chars = sum(f["max_chars"] for f in HERO)
+    assert copywriting.max_tokens_for(HERO, "zh") >= 2 * chars
+    assert copywriting.max_tokens_for(HERO, "en") >= chars
+
 def test_the_keyword_grammar_accepts_copy_that_holds_every_keyword_within_the_limit():
     schema = copywriting.variant_schema(HERO, force_keywords=["waterproof", "light"])
     pattern = re.compile(schema["properties"]["headline"]["pattern"])
