@@ -217,6 +217,12 @@ def _start_worker(log_dir: Path, env: dict[str, str]) -> processes.Service:
         connection.close()
 
 
+def _deaths_report(workers: list[processes.Service], killed: list[processes.Service]) -> str:
+    """The workers that exited though the test did not kill them, with the end of their logs."""
+    dead = [w for w in workers if w not in killed and w.popen.poll() is not None]
+    return "\n".join(f"{w.name} exited ({w.popen.returncode}):\n{w.log()[-3000:]}" for w in dead)
+
+
 def _failed_on_storage(job: Job) -> bool:
     """Failed saying storage was unreachable (or, while it restarts, that an object was missing)."""
     return job.status == JobStatus.FAILED and "storage" in job.error.lower()
@@ -254,15 +260,18 @@ def test_soak_with_worker_kills_redis_restart_and_storage_outage(tmp_path, soak_
         t0 = time.monotonic()
         submitter.start()
         replacements = []
+        killed: list[processes.Service] = []
         for at, fault in schedule:
             time.sleep(max(0.0, t0 + at - time.monotonic()))
             moment = time.monotonic() - t0
             if fault == "kill":
                 busy = set(Job.objects.filter(status=JobStatus.RUNNING).values_list("worker", flat=True))
                 live = [w for w in workers if w.popen.poll() is None]
+                assert live, f"every worker died on its own (faults: {faults}):\n{_deaths_report(workers, killed)}"
                 victims = [w for w in live if f"{w.name}@localhost" in busy] or live
                 victim = rng.choice(victims)
                 victim.kill()
+                killed.append(victim)
                 faults.append(f"{moment:.1f}s SIGKILL {victim.name} (running jobs: {f'{victim.name}@localhost' in busy})")
                 # A supervisor starts a fresh worker in its place.
                 replacements.append(starter.submit(_start_worker, log_dir, env))
@@ -278,7 +287,9 @@ def test_soak_with_worker_kills_redis_restart_and_storage_outage(tmp_path, soak_
                 s3_server.start()
                 embedded.wait_until(lambda: _s3_answers(s3), timeout=30, what="SeaweedFS after its outage")
                 faults.append(f"{moment:.1f}s SeaweedFS stopped ({time.monotonic() - t0 - moment:.1f}s down)")
-        services.extend(future.result() for future in replacements)
+        started_late = [future.result() for future in replacements]
+        services.extend(started_late)
+        workers.extend(started_late)
         submitter.join(timeout=SUBMIT_SECONDS + 120)
         assert not submitter.is_alive(), "the submitter did not finish"
         if submitter.error:
@@ -300,6 +311,10 @@ def test_soak_with_worker_kills_redis_restart_and_storage_outage(tmp_path, soak_
             response = submitter.session.post(f"{url}/api/v1/jobs/{job_id}/retry/", timeout=30)
             assert response.status_code == 200, response.text
         _wait_until_ended(Job.objects.filter(pk__in=retried), 60, "the retry of the imports")
+
+        # and no worker died but those the test killed: a worker rides out the Redis restart and the
+        # storage outage
+        assert not _deaths_report(workers, killed), _deaths_report(workers, killed)
     finally:
         starter.shutdown(wait=True)
         for service in reversed(services):
