@@ -92,6 +92,7 @@ def bench_courseware(version, owner, topics, *, slides: int, questions: int) -> 
     first = passed = items = whole_first = whole_passed = 0
     lesson_seconds = []
     failures: dict[str, int] = {}
+    first_failures: dict[str, int] = {}
     for number, (topic, grade, objectives) in enumerate(topics, start=1):
         lesson = Lesson.objects.create(owner=owner, topic=topic, grade_level=grade, objectives=objectives, slide_count=slides,
                                        quiz_questions=questions, language="en", generator="bench")
@@ -105,10 +106,13 @@ def bench_courseware(version, owner, topics, *, slides: int, questions: int) -> 
         passed += sum(entry["passed"] for entry in entries)
         whole_first += all(entry["passed"] and entry["attempts"] == 1 for entry in entries)
         whole_passed += all(entry["passed"] for entry in entries)
-        for entry in entries:
+        for section, entry in zip(["lesson_plan", "outline"] + ["slide"] * len(checks["slides"]) + ["quiz"] * len(checks["quiz"]),
+                                  entries):
+            for name in entry["tries"][0]["failed"]:
+                first_failures[f"{section}.{name}"] = first_failures.get(f"{section}.{name}", 0) + 1
             for name, check in entry["checks"].items():
                 if not check["passed"] and not entry["passed"]:
-                    failures[name] = failures.get(name, 0) + 1
+                    failures[f"{section}.{name}"] = failures.get(f"{section}.{name}", 0) + 1
         print(f"  lesson {number:2d} {topic!r:28} {lesson_seconds[-1]:6.1f} s  "
               f"items first try {sum(e['passed'] and e['attempts'] == 1 for e in entries)}/{len(entries)}, "
               f"after repair {sum(e['passed'] for e in entries)}/{len(entries)}", flush=True)
@@ -118,6 +122,8 @@ def bench_courseware(version, owner, topics, *, slides: int, questions: int) -> 
     print(f"  items passing every check, after repair:                    {share(passed, items)}   (goal 100%)")
     print(f"  whole lessons passing, first try: {share(whole_first, count)}; after repair: {share(whole_passed, count)}")
     print(f"  seconds per lesson: median {statistics.median(lesson_seconds):.1f}, per item {sum(lesson_seconds) / items:.1f}")
+    if first_failures:
+        print("  checks failing on the first try: " + ", ".join(f"{name} x{n}" for name, n in sorted(first_failures.items())))
     if failures:
         print("  checks still failing after repair: " + ", ".join(f"{name} x{n}" for name, n in sorted(failures.items())))
 

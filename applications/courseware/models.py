@@ -9,7 +9,7 @@ class Lesson(models.Model):
     `lesson_plan` is {"objectives", "overview", "activities": [{"name", "minutes", "description"}], "total_minutes"};
     `slides` is [{"title", "bullets", "notes"}]; `quiz` is [{"question", "choices", "answer", "explanation"}];
     `checks` holds, per section (lesson_plan, outline of slide titles, slides, quiz) and item,
-    {"checks", "passed", "attempts"}.
+    {"checks", "passed", "attempts", "tries"} (tries: the checks each attempt failed).
     """
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="lessons")

@@ -52,7 +52,7 @@ class LessonSerializer(serializers.ModelSerializer):
     lesson_plan = LessonPlanSerializer(read_only=True)
     slides = SlideSerializer(many=True, read_only=True)
     quiz = QuestionSerializer(many=True, read_only=True)
-    checks = serializers.JSONField(read_only=True, help_text="Per section and item: {checks, passed, attempts}.")
+    checks = serializers.JSONField(read_only=True, help_text="Per section and item: {checks, passed, attempts, tries}; tries names the checks each attempt failed.")
     passed = serializers.BooleanField(read_only=True, help_text="Every item passed every check.")
     job = JobSerializer(read_only=True, allow_null=True)
 

@@ -84,9 +84,11 @@ def _write_checked(
 ) -> dict[str, Any]:
     """Write one item, check it, and write it again (with what failed in the prompt) while a check
     fails, up to settings.APPLICATIONS_MAX_ATTEMPTS times. Returns {"item", "checks", "passed",
-    "attempts"}: the first passing try, else the try that failed the fewest checks."""
+    "attempts", "tries"}: the first passing try, else the try that failed the fewest checks; `tries`
+    names the checks each attempt failed (as a marketing variant's do)."""
     feedback: list[str] = []
     best: dict[str, Any] | None = None
+    tries: list[dict[str, Any]] = []
     for attempt in range(1, settings.APPLICATIONS_MAX_ATTEMPTS + 1):
         attempt_seed = seed + attempt
         value, why = write_json(
@@ -96,24 +98,23 @@ def _write_checked(
         )
         if value is None:
             checks = {"complete": {"passed": False, "detail": why}}
+            tries.append({"attempt": attempt, "failed": ["complete"]})
             feedback = authoring.feedback_for(checks, brief)
-            if best is not None:
-                best["attempts"] = attempt
             continue
         item = shape(value, attempt_seed)
         checks = {"complete": {"passed": True, "detail": "the JSON closed"}, **check(item)}
-        failing = sum(not entry["passed"] for entry in checks.values())
-        if best is None or failing < best["failing"]:
-            best = {"item": item, "checks": checks, "passed": failing == 0, "failing": failing}
-        best["attempts"] = attempt
-        if failing == 0:
+        failed = [name for name, entry in checks.items() if not entry["passed"]]
+        tries.append({"attempt": attempt, "failed": failed})
+        if best is None or len(failed) < best["failing"]:
+            best = {"item": item, "checks": checks, "passed": not failed, "failing": len(failed)}
+        if not failed:
             break
         feedback = authoring.feedback_for(checks, brief)
     if best is None:
         raise ApplicationError(f"The generator could not finish a {section.replace('_', ' ')} in "
                                f"{settings.APPLICATIONS_MAX_ATTEMPTS} tries; try again or ask for fewer items.")
     best.pop("failing")
-    return best
+    return {**best, "attempts": len(tries), "tries": tries}
 
 
 def _refuse_blocked(written: dict, *, lesson: Lesson, section: str) -> None:
@@ -175,7 +176,8 @@ def question_write(*, version, brief: Brief, index: int, titles: list[str], earl
 
 
 def _entry(written: dict) -> dict[str, Any]:
-    return {"checks": written["checks"], "passed": written["passed"], "attempts": written["attempts"]}
+    return {"checks": written["checks"], "passed": written["passed"], "attempts": written["attempts"],
+            "tries": written["tries"]}
 
 
 def _announce(ctx, section: str, index: int, written: dict) -> None:
@@ -324,7 +326,7 @@ def slide_regenerate_run(*, lesson_id: int, index: int, version_id: int, seed: i
 
 
 def _edited_entry(checks: dict[str, dict]) -> dict[str, Any]:
-    return {"checks": checks, "passed": authoring.passed(checks), "attempts": 0, "edited": True}
+    return {"checks": checks, "passed": authoring.passed(checks), "attempts": 0, "tries": [], "edited": True}
 
 
 def slide_update(*, lesson: Lesson, user, index: int, title: str | None = None, bullets: list[str] | None = None,

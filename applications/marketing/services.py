@@ -109,8 +109,9 @@ def _brief(generation: Generation) -> copywriting.Brief:
 def variant_write(*, version, template: Template, brief: copywriting.Brief, index: int, seed: int, ctx=None,
                   max_attempts: int | None = None) -> dict[str, Any]:
     """Write one variant, check it, and write it again (a bounded number of times) while a check fails.
-    Returns {"text", "fields", "checks", "passed", "attempts", "tries"}: the last try when none passed;
-    `tries` lists each attempt's text and the checks it failed."""
+    Returns {"text", "fields", "checks", "passed", "attempts", "tries"}: the first try that passed, else
+    the one that failed the fewest checks (the latest of equals); `tries` lists each attempt's text and
+    the checks it failed."""
     max_attempts = max_attempts or settings.APPLICATIONS_MAX_ATTEMPTS
     fields = copywriting.field_limits(template.fields, brief.length)
     feedback: list[str] = []
@@ -137,14 +138,16 @@ def variant_write(*, version, template: Template, brief: copywriting.Brief, inde
         failed = [name for name, check in checks.items() if not check["passed"]]
         # What the content filter blocked is not kept, not even in the record of tries.
         tries.append({"attempt": attempt, "text": "" if "content_filter" in failed else text, "failed": failed})
-        best = {"text": text, "fields": values, "checks": checks, "passed": passed, "attempts": attempt, "tries": tries}
+        if best is None or len(failed) <= best["failing"]:
+            best = {"text": text, "fields": values, "checks": checks, "passed": passed, "failing": len(failed)}
         if passed:
             break
         feedback = copywriting.feedback_for(checks, brief) if "length" in checks else ["Keep it shorter."]
         # A variant that left out a required keyword is written again under a grammar that keeps them.
         if "required_keywords" in checks and not checks["required_keywords"]["passed"]:
             force_keywords = [word for word in brief.keywords if word.strip()]
-    return best
+    best.pop("failing")
+    return {**best, "attempts": len(tries), "tries": tries}
 
 
 def generation_run(*, generation_id, version_id: int, seed: int, ctx=None) -> dict[str, Any]:
