@@ -137,7 +137,7 @@ class GeneratorGenerateApi(APIView):
     )
     def post(self, request, slug):
         """Body: the kind's parameters (text: `prompt` or `messages`, `max_new_tokens`, `temperature`,
-        `top_p`, `seed`, `stop`, `response_format`; image: `count`, `seed`) and optionally `version`."""
+        `top_p`, `presence_penalty`, `frequency_penalty`, `seed`, `stop`, `response_format`; image: `count`, `seed`) and optionally `version`."""
         params = dict(request.data) if isinstance(request.data, dict) else {}
         version = params.pop("version", None)
         if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):

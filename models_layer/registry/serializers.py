@@ -20,6 +20,10 @@ class TextGenerateParams(StrictSerializer):
     max_new_tokens = serializers.IntegerField(min_value=1, max_value=4096, default=256)
     temperature = serializers.FloatField(min_value=0.0, max_value=2.0, default=0.7, help_text="0: greedy.")
     top_p = serializers.FloatField(min_value=0.01, max_value=1.0, default=0.95)
+    presence_penalty = serializers.FloatField(min_value=-2.0, max_value=2.0, default=0.0,
+                                              help_text="Lowers the logit of a word already written, once.")
+    frequency_penalty = serializers.FloatField(min_value=-2.0, max_value=2.0, default=0.0,
+                                               help_text="Lowers the logit of a word already written, per time written.")
     seed = serializers.IntegerField(min_value=0, max_value=SEED_MAX, required=False, allow_null=True, default=None)
     stop = serializers.ListField(child=serializers.CharField(max_length=200, trim_whitespace=False), max_length=8, default=list)
     response_format = serializers.DictField(

@@ -13,7 +13,7 @@ import queue
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -85,6 +85,18 @@ class _Sequence:
     produced: int = 0
     finish_reason: str = ""
     peak_batch: int = 1
+    written: dict[int, int] = field(default_factory=dict)  # word token -> times written (for the penalties)
+
+    @property
+    def penalised(self) -> bool:
+        return bool(self.written) and bool(self.request.presence_penalty or self.request.frequency_penalty)
+
+
+def _penalise(row: torch.Tensor, sequence: _Sequence) -> None:
+    """Lower, in place, the logits of the words this sequence already wrote (OpenAI's penalties)."""
+    ids = torch.tensor(list(sequence.written), device=row.device)
+    counts = torch.tensor(list(sequence.written.values()), dtype=row.dtype, device=row.device)
+    row[ids] -= sequence.request.presence_penalty + sequence.request.frequency_penalty * counts
 
 
 class BatchingEngine:
@@ -95,6 +107,7 @@ class BatchingEngine:
         self.name = name
         self._grammar: GrammarCompiler | None = None
         self._grammar_lock = threading.Lock()
+        self._words: list[bool] | None = None  # per token id: has a letter or digit
         self._pending: deque[_Sequence] = deque()
         self._active: list[_Sequence] = []
         self._wake = threading.Condition()
@@ -119,6 +132,14 @@ class BatchingEngine:
             if self._grammar is None:
                 self._grammar = GrammarCompiler(self.tokenizer, self.decoder.vocab_size, sorted(self.eos_ids))
             return self._grammar
+
+    def _word_tokens(self) -> list[bool]:
+        """Which token ids hold a letter or a digit: the tokens the repetition penalties count."""
+        if self._words is None:
+            pieces = self.tokenizer.convert_ids_to_tokens(list(range(len(self.tokenizer))))
+            words = [any(char.isalnum() for char in piece or "") for piece in pieces]
+            self._words = words + [False] * max(0, self.decoder.vocab_size - len(words))
+        return self._words
 
     def submit(self, request: TextRequest) -> Generation:
         prompt = self.encode(request)
@@ -204,6 +225,9 @@ class BatchingEngine:
 
     def _advance(self, sequences: list[_Sequence], logits: torch.Tensor) -> None:
         """Sample each sequence's next token from its row of `logits` and pass on the new text."""
+        for row, sequence in enumerate(sequences):
+            if sequence.penalised:
+                _penalise(logits[row], sequence)
         constrained = [row for row, s in enumerate(sequences) if s.matcher is not None]
         if constrained:
             self._grammar_compiler().mask(logits, constrained, [sequences[row].matcher for row in constrained])
@@ -224,6 +248,8 @@ class BatchingEngine:
                 continue
             sequence.produced += 1
             sequence.last = token
+            if (sequence.request.presence_penalty or sequence.request.frequency_penalty) and self._word_tokens()[token]:
+                sequence.written[token] = sequence.written.get(token, 0) + 1
             piece = sequence.assembler.add(token)
             if piece:
                 sequence.generation._events.put(("text", piece))

@@ -5,13 +5,19 @@ from typing import Any
 
 @dataclass
 class TextRequest:
-    """A chat (`messages`) or a plain `prompt`; sampling is greedy when `temperature` is 0."""
+    """A chat (`messages`) or a plain `prompt`; sampling is greedy when `temperature` is 0.
+
+    `presence_penalty` and `frequency_penalty` (as OpenAI's) lower the logit of a word already written
+    in this answer: by the first once, plus the second per time it was written. Only tokens with a
+    letter or digit count, so that quotes, commas and spaces (a JSON answer's own syntax) stay free."""
 
     messages: list[dict[str, str]] | None = None
     prompt: str | None = None
     max_new_tokens: int = 256
     temperature: float = 0.7
     top_p: float = 0.95
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
     seed: int = 0
     stop: list[str] = field(default_factory=list)
     response_format: dict[str, Any] | None = None

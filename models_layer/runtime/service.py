@@ -87,6 +87,8 @@ def generate_text(
     max_new_tokens: int = 256,
     temperature: float = 0.7,
     top_p: float = 0.95,
+    presence_penalty: float = 0.0,
+    frequency_penalty: float = 0.0,
     seed: int | None = None,
     stop: list[str] | None = None,
     response_format: dict[str, Any] | None = None,
@@ -107,6 +109,7 @@ def generate_text(
         raise ApplicationError(f"{version.generator.slug} is not a text generator.")
     request = TextRequest(
         messages=messages, prompt=prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+        presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
         seed=secrets.randbelow(2**31) if seed is None else seed, stop=list(stop or []), response_format=response_format,
     )
     generation = model.stream(request)

@@ -29,7 +29,8 @@ def test_list_and_detail_show_the_builtin_with_its_model_card(builtin_live, crea
 def test_generate_waits_streams_tokens_and_repeats_with_the_same_seed(builtin_live, creator, client_for, inference_worker, web):
     # Given a creator, when they generate with ?wait
     client = client_for(creator)
-    body = {"messages": [{"role": "user", "content": "Name three colours."}], "max_new_tokens": 10, "temperature": 0.8, "seed": 11}
+    body = {"messages": [{"role": "user", "content": "Name three colours."}], "max_new_tokens": 10, "temperature": 0.8, "seed": 11,
+            "presence_penalty": 0.5, "frequency_penalty": 0.3}
     job = client.post("/api/v1/generators/smollm2-135m-instruct/generate/?wait=120", body, format="json").json()
     # then the finished job comes back with its text inline
     assert job["status"] == "succeeded", job
@@ -61,6 +62,8 @@ def test_concurrent_generate_jobs_are_batched_by_the_inference_worker(builtin_li
 
 @pytest.mark.parametrize("body, field", [
     ({"prompt": "hi", "temperature": 5}, "temperature"),
+    ({"prompt": "hi", "frequency_penalty": 3}, "frequency_penalty"),
+    ({"prompt": "hi", "presence_penalty": -2.5}, "presence_penalty"),
     ({"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]}, "prompt"),
     ({"prompt": "hi", "colour": "red"}, "colour"),
     ({"prompt": "hi", "response_format": {"type": "yaml"}}, "response_format"),

@@ -50,6 +50,20 @@ def test_stop_sequence_ends_the_text_before_it(builtin):
     assert stopped["finish_reason"] == "stop"
 
 
+def test_penalties_keep_a_looping_answer_from_repeating_its_words(builtin):
+    # Given a request that makes the small model loop when it decodes greedily
+    loop = [{"role": "user", "content": "Write the word apple twenty times."}]
+    free = generate_text(version=builtin, messages=loop, max_new_tokens=40, temperature=0.0)
+    words = free["text"].lower().split()
+    assert len(words) - len(set(words)) >= 5, free["text"]
+    # When the same request comes with a frequency penalty
+    penalised = generate_text(version=builtin, messages=loop, max_new_tokens=40, temperature=0.0, frequency_penalty=2.0,
+                              presence_penalty=2.0)
+    # Then it repeats far fewer words
+    repeated = penalised["text"].lower().split()
+    assert len(repeated) - len(set(repeated)) < (len(words) - len(set(words))) / 2, (free["text"], penalised["text"])
+
+
 def test_concurrent_requests_share_decode_steps(builtin):
     model = load_version(builtin)
     steps_before = model.engine.steps
