@@ -144,6 +144,8 @@ def write_json(
     tags: dict[str, Any] | None = None,
     on_item: Callable[[int, dict], None] | None = None,
     temperature: float = 0.7,
+    presence_penalty: float = 0.0,
+    frequency_penalty: float = 0.0,
 ) -> tuple[Any | None, str]:
     """One structured answer: (the parsed JSON, "") or (None, why it failed) when the generator ran
     out of tokens before the JSON closed. Other errors (cancel, a broken model) propagate."""
@@ -155,6 +157,7 @@ def write_json(
             version=version,
             messages=[{"role": "system", "content": system}, {"role": "user", "content": prompt}],
             max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
+            presence_penalty=presence_penalty, frequency_penalty=frequency_penalty,
             response_format={"type": "json_schema", "json_schema": {"name": (tags or {}).get("section", "answer"), "schema": schema}},
             ctx=stream,
         )

@@ -45,6 +45,9 @@ def test_a_question_is_assembled_from_the_answer_and_the_wrong_answers_and_check
     repeated = authoring.question_checks({**item, "choices": ["Evaporation", "evaporation", "Melting", "Erosion"]}, WATER,
                                          earlier_questions=["What is it called when water turns into gas?"])
     assert not repeated["distinct_choices"]["passed"] and not repeated["distinct_question"]["passed"]
+    # the prompt does not list the earlier questions, so a repair's feedback names the one repeated
+    assert any("'What is it called when water turns into gas?'" in note for note in authoring.feedback_for(repeated, WATER))
+    assert "Do not ask" not in authoring.question_prompt(WATER, index=1, titles=["Evaporation", "Rain"])
     stray = authoring.question_checks({**item, "answer": "Boiling"}, WATER, earlier_questions=[])
     assert not stray["answer_in_choices"]["passed"]
 
