@@ -285,8 +285,10 @@ DEFAULT_TEXT_GENERATOR = env.str("AIGC_DEFAULT_TEXT_GENERATOR", default="smollm2
 INFERENCE_DEVICE = env.str("AIGC_INFERENCE_DEVICE", default="auto")
 INFERENCE_MAX_BATCH = env.int("AIGC_INFERENCE_MAX_BATCH", default=16)
 INFERENCE_MAX_CONTEXT = env.int("AIGC_INFERENCE_MAX_CONTEXT", default=2048)
-# int8 weight-only decode matmuls: on the AVX2 CPUs measured so far torch's int8 kernel is slower than float32.
-INFERENCE_INT8 = env.bool("AIGC_INFERENCE_INT8", default=False)
+# Weights of the CPU decoder: "int4" (4-bit layers, 8-bit output projection), "int8", "none" (float32),
+# or "auto": int4 where a timed matmul shows this CPU runs it faster than float32 (AVX-512 BF16 does;
+# plain AVX2 may not). A GPU decodes in bfloat16 whatever this says.
+INFERENCE_QUANTIZE = env.str("AIGC_INFERENCE_QUANTIZE", default="auto")
 MODEL_CACHE_MAX_BYTES = env.int("AIGC_MODEL_CACHE_MAX_BYTES", default=4 * 1024**3)
 # GGUF files converted (once) into checkpoint folders, and unpacked checkpoints, by content hash.
 MODEL_FOLDERS_DIR = Path(env.str("AIGC_MODEL_FOLDERS_DIR", default=str(STORAGE_CACHE_DIR / "models")))

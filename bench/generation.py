@@ -230,7 +230,7 @@ def gpu_figures(folder: Path, gguf: Path, sha: str, new_tokens: int) -> None:
     plain_batch_rate = tokens / seconds
     line("plain generate, batch 128", plain_batch_rate)
 
-    options = RuntimeOptions(device=torch.device("cuda"), max_batch=128, max_context=1024, int8=False)
+    options = RuntimeOptions(device=torch.device("cuda"), max_batch=128, max_context=1024, quantize="none")
     runtime = get_backend("transformers").load(path=gguf, format="gguf", sha256=sha, parameters={}, options=options)
     runtime.generate(TextRequest(messages=PROMPT, max_new_tokens=8, temperature=0.0))
     single = runtime.generate(TextRequest(messages=PROMPT, max_new_tokens=new_tokens, temperature=0.0))

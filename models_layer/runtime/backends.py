@@ -34,7 +34,7 @@ class RuntimeOptions:
     device: torch.device
     max_batch: int
     max_context: int
-    int8: bool
+    quantize: str  # models_layer.runtime.decoder.make_decoder
 
 
 class LoadedModel:
@@ -139,7 +139,7 @@ class TransformersBackend(Backend):
             raise ApplicationError(f"The checkpoint does not load: {error}", code="invalid_model") from None
         decoder = make_decoder(
             model, slots=options.max_batch, max_len=int(parameters.get("max_context", options.max_context)),
-            device=options.device, int8=bool(parameters.get("int8", options.int8)),
+            device=options.device, quantize=str(parameters.get("quantize", options.quantize)),
         )
         eos_ids = _eos_ids(tokenizer, model.config, model.generation_config)
         if not eos_ids:

@@ -2,13 +2,19 @@
 
 `LlamaSlotDecoder` is the fast path for Llama-family checkpoints (SmolLM2 among them): its own
 forward pass over the checkpoint's weights with a static KV cache of `slots` x `max_len` positions,
-fused QKV and gate/up projections, and (on CPU) int8 weight-only matmuls, so one decode step reads
-each weight once for the whole batch and a quarter as many bytes as float32. Active sequences
+fused QKV and gate/up projections, and (on CPU) quantized weights: a decode step at batch 1 is
+bound by the bytes of weight it reads, so the layers keep 4 bits per weight in groups of 32 (the
+Q4_1 layout of SmolLM2's GGUF file) and the output projection 8 (the file's Q8_0 embedding), an
+eighth and a quarter of float32. One step reads each weight once for the whole batch. Active sequences
 always occupy slots 0..B-1 (the engine compacts them), so attention reads views, never gathers.
+At batch 1 a step is also some 600 small operations, so queries and keys rotate together, in
+three operations.
 
 `GenericDecoder` serves any other causal LM through its own forward and a cache per sequence.
 """
+import functools
 import logging
+import time
 
 import torch
 import torch.nn.functional as F
@@ -41,17 +47,45 @@ class Decoder:
 
 
 class _Int8Linear:
-    """Weight-only int8 with a scale per output row: y = (x @ w_int8.T) * scale."""
+    """Weight-only int8 with a scale per output row: y = (x @ w_int8.T) * scale. The activations go in
+    as bfloat16: torch's CPU kernel for bfloat16 activations is vectorised (AVX-512) and about six
+    times faster than its float32 one, which is slower than a float32 matmul."""
 
     def __init__(self, weight: torch.Tensor):
         weight = weight.float()
         scale = weight.abs().amax(dim=1).clamp(min=1e-8) / 127.0
         self.weight = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
-        self.scale = scale.contiguous()
-        self.bytes = self.weight.numel() + self.scale.numel() * 4
+        self.scale = scale.to(torch.bfloat16).contiguous()
+        self.bytes = self.weight.numel() + self.scale.numel() * 2
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch._weight_int8pack_mm(x, self.weight, self.scale)
+        return torch._weight_int8pack_mm(x.to(torch.bfloat16), self.weight, self.scale).to(x.dtype)
+
+
+class _Int4Linear:
+    """4-bit weights in groups of 32 inputs, each group with its own scale and minimum (GGUF's Q4_1,
+    so SmolLM2's de-quantized weights quantize back to nearly the file's own values): torch's CPU
+    kernel for them (bfloat16 activations) reads half the bytes of the int8 one."""
+
+    GROUP = 32
+
+    def __init__(self, weight: torch.Tensor):
+        rows, columns = weight.shape
+        groups = weight.float().view(rows, columns // self.GROUP, self.GROUP)
+        low, high = groups.amin(-1, keepdim=True), groups.amax(-1, keepdim=True)
+        scale = ((high - low) / 15).clamp(min=1e-8)
+        levels = torch.round((groups - low) / scale).clamp(0, 15).to(torch.int32).view(rows, columns)
+        self.weight = torch._convert_weight_to_int4pack_for_cpu(levels, 2)
+        # The kernel computes (level - 8) * scale + zero.
+        self.scales = torch.cat([scale, low + 8 * scale], dim=-1).transpose(0, 1).contiguous().to(torch.bfloat16)
+        self.bytes = self.weight.numel() * self.weight.element_size() + self.scales.numel() * 2
+
+    @classmethod
+    def fits(cls, weight: torch.Tensor) -> bool:
+        return weight.dim() == 2 and weight.shape[1] % cls.GROUP == 0 and weight.shape[0] % 16 == 0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch._weight_int4pack_mm_for_cpu(x.to(torch.bfloat16), self.weight, self.GROUP, self.scales).to(x.dtype)
 
 
 class _DenseLinear:
@@ -61,6 +95,35 @@ class _DenseLinear:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight)
+
+
+QUANTIZE_CHOICES = ("auto", "int4", "int8", "none")
+
+
+@functools.cache
+def quantized_is_faster(rows: int, columns: int) -> bool:
+    """Whether the 4-bit matmul beats float32 for one decode row of this shape on this CPU, timed here
+    (some milliseconds, once per shape): it depends on the instruction set (AVX-512 BF16 or not)."""
+    weight = torch.randn(rows, columns)
+    x = torch.randn(1, columns)
+    try:
+        quantized, dense = _Int4Linear(weight), _DenseLinear(weight, torch.float32)
+    except RuntimeError:  # no 4-bit kernel in this torch build
+        logger.info("torch has no 4-bit CPU matmul here; decoding in float32.", exc_info=True)
+        return False
+
+    def best(linear) -> float:
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(10):
+                linear(x)
+            timings.append(time.perf_counter() - started)
+        return min(timings)
+
+    with torch.inference_mode():
+        quantized(x), dense(x)
+        return best(quantized) < best(dense)
 
 
 def llama_supported(config) -> bool:
@@ -73,7 +136,7 @@ def llama_supported(config) -> bool:
 
 
 class LlamaSlotDecoder(Decoder):
-    def __init__(self, model, *, slots: int, max_len: int, device: torch.device, int8: bool):
+    def __init__(self, model, *, slots: int, max_len: int, device: torch.device, quantize: str = "auto"):
         config = model.config
         self.device = device
         self.slots = slots
@@ -86,9 +149,20 @@ class LlamaSlotDecoder(Decoder):
         self.dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
         compute = self.dtype
 
-        def linear(weight: torch.Tensor):
-            # int8 weight-only is the CPU decode path (memory-bound); on a GPU bf16 tensor cores win.
-            return _Int8Linear(weight) if int8 and device.type == "cpu" else _DenseLinear(weight.to(device), compute)
+        if quantize not in QUANTIZE_CHOICES:
+            raise ValueError(f"quantize must be one of {', '.join(QUANTIZE_CHOICES)}, not {quantize!r}.")
+        if device.type != "cpu":
+            quantize = "none"  # on a GPU, bfloat16 tensor cores win
+        elif quantize == "auto":
+            quantize = "int4" if quantized_is_faster(2 * config.intermediate_size, config.hidden_size) else "none"
+        self.quantize = quantize
+
+        def linear(weight: torch.Tensor, *, output: bool = False):
+            if quantize == "int4" and not output and _Int4Linear.fits(weight):
+                return _Int4Linear(weight)
+            if quantize in ("int4", "int8"):
+                return _Int8Linear(weight)
+            return _DenseLinear(weight.to(device), compute)
 
         inner = model.model
         self.embed = inner.embed_tokens.weight.detach().to(device, compute).contiguous()
@@ -104,7 +178,7 @@ class LlamaSlotDecoder(Decoder):
                 "down": linear(mlp.down_proj.weight.detach()),
             })
         self.norm = inner.norm.weight.detach().to(device, compute)
-        self.lm_head = linear(model.lm_head.weight.detach())
+        self.lm_head = linear(model.lm_head.weight.detach(), output=True)
         self.intermediate = config.intermediate_size
 
         rotary = inner.rotary_emb
@@ -113,7 +187,10 @@ class LlamaSlotDecoder(Decoder):
         angles = torch.outer(torch.arange(self.max_len, device=device, dtype=torch.float32), inv_freq)
         angles = torch.cat([angles, angles], dim=-1)
         self.cos = (angles.cos() * scaling).to(compute)
-        self.sin = (angles.sin() * scaling).to(compute)
+        # rotate_half(x) * sin == roll(x, half) * (sin with its first half negated): see _rotate.
+        half = angles.shape[-1] // 2
+        sign = torch.cat([-torch.ones(half, device=device), torch.ones(half, device=device)])
+        self.sin = (angles.sin() * scaling * sign).to(compute)
 
         # The KV cache grows by doubling up to `slots`, so a process that only ever serves one
         # request at a time (an application's own job) never holds room for sixteen.
@@ -143,21 +220,22 @@ class LlamaSlotDecoder(Decoder):
         return F.rms_norm(x, (x.shape[-1],), weight, self.eps)
 
     @staticmethod
-    def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        half = x.shape[-1] // 2
-        rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-        return x * cos + rotated * sin
+    def _rotate(x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor) -> torch.Tensor:
+        """Rotary embedding, x * cos + rotate_half(x) * sin, in three operations."""
+        return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), signed_sin)
 
     def _layers(self, x: torch.Tensor, cos, sin, write, attend) -> torch.Tensor:
-        """x: [B, T, hidden]. `write(index, k, v)` stores keys and values; `attend(index, q)` reads them."""
+        """x: [B, T, hidden]; cos and sin broadcast over [B, T, heads, head_dim]. `write(index, k, v)`
+        stores keys and values; `attend(index, q)` reads them."""
         batch, steps, _ = x.shape
+        rotated = self.q_size + self.kv_size
         for index, layer in enumerate(self.layers):
             h = self._rms(x, layer["norm1"])
             qkv = layer["qkv"](h.view(batch * steps, -1)).view(batch, steps, -1)
-            q, k, v = qkv.split([self.q_size, self.kv_size, self.kv_size], dim=-1)
-            q = self._rotate(q.view(batch, steps, self.heads, self.head_dim).transpose(1, 2), cos, sin)
-            k = self._rotate(k.view(batch, steps, self.kv_heads, self.head_dim).transpose(1, 2), cos, sin)
-            v = v.view(batch, steps, self.kv_heads, self.head_dim).transpose(1, 2)
+            # Queries and keys rotate as one tensor: they are neighbours in the fused projection's output.
+            qk = self._rotate(qkv[..., :rotated].view(batch, steps, self.heads + self.kv_heads, self.head_dim), cos, sin)
+            q, k = (part.transpose(1, 2) for part in qk.split([self.heads, self.kv_heads], dim=2))
+            v = qkv[..., rotated:].view(batch, steps, self.kv_heads, self.head_dim).transpose(1, 2)
             write(index, k, v)
             out = attend(index, q).transpose(1, 2).reshape(batch * steps, self.q_size)
             x = x + layer["o"](out).view(batch, steps, -1)
@@ -175,7 +253,7 @@ class LlamaSlotDecoder(Decoder):
         length = len(ids)
         tokens = torch.tensor(ids, device=self.device)
         x = self.embed[tokens].unsqueeze(0)
-        cos, sin = self.cos[:length].view(1, 1, length, -1), self.sin[:length].view(1, 1, length, -1)
+        cos, sin = self.cos[:length].view(1, length, 1, -1), self.sin[:length].view(1, length, 1, -1)
 
         def write(index, k, v):
             self.k_cache[index, slot, :, :length] = k[0]
@@ -256,9 +334,11 @@ class GenericDecoder(Decoder):
         self.caches[slot] = None
 
 
-def make_decoder(model, *, slots: int, max_len: int, device: torch.device, int8: bool) -> Decoder:
+def make_decoder(model, *, slots: int, max_len: int, device: torch.device, quantize: str = "auto") -> Decoder:
+    """`quantize` (the Llama decoder on a CPU): "int4" layers with an int8 output projection, "int8"
+    everywhere, "none" (float32), or "auto": int4 where this CPU runs it faster than float32."""
     if llama_supported(model.config):
-        return LlamaSlotDecoder(model, slots=slots, max_len=max_len, device=device, int8=int8)
+        return LlamaSlotDecoder(model, slots=slots, max_len=max_len, device=device, quantize=quantize)
     logger.info("No fast decoder for %s; using the generic one.", type(model).__name__)
     return GenericDecoder(model, slots=slots, max_len=max_len, device=device)
 

@@ -43,7 +43,7 @@ def inference_device():
 def runtime_options() -> RuntimeOptions:
     return RuntimeOptions(
         device=inference_device(), max_batch=settings.INFERENCE_MAX_BATCH,
-        max_context=settings.INFERENCE_MAX_CONTEXT, int8=settings.INFERENCE_INT8,
+        max_context=settings.INFERENCE_MAX_CONTEXT, quantize=settings.INFERENCE_QUANTIZE,
     )
 
 
