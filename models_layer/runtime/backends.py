@@ -130,22 +130,25 @@ class TransformersBackend(Backend):
         from models_layer.runtime.decoder import make_decoder
         from models_layer.runtime.engine import BatchingEngine
 
-        folder = hf_folder_from_gguf(path, sha256) if format == "gguf" else hf_folder_from_zip(path, sha256)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            dtype = torch.float32 if options.device.type == "cpu" else torch.bfloat16
-            model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True).to(options.device).eval()
-        except Exception as error:
-            raise ApplicationError(f"The checkpoint does not load: {error}", code="invalid_model") from None
-        decoder = make_decoder(
-            model, slots=options.max_batch, max_len=int(parameters.get("max_context", options.max_context)),
-            device=options.device, quantize=str(parameters.get("quantize", options.quantize)),
-        )
-        eos_ids = _eos_ids(tokenizer, model.config, model.generation_config)
-        if not eos_ids:
-            raise ApplicationError("The tokenizer has no end-of-text token.", code="invalid_model")
-        engine = BatchingEngine(decoder=decoder, tokenizer=tokenizer, eos_ids=eos_ids, name=sha256[:12])
-        return TextModel(engine=engine, memory_bytes=decoder.memory_bytes)
+        def build():  # in the engine's thread, which does all of this model's torch work (engine.py says why)
+            folder = hf_folder_from_gguf(path, sha256) if format == "gguf" else hf_folder_from_zip(path, sha256)
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+                dtype = torch.float32 if options.device.type == "cpu" else torch.bfloat16
+                model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True).to(options.device).eval()
+            except Exception as error:
+                raise ApplicationError(f"The checkpoint does not load: {error}", code="invalid_model") from None
+            decoder = make_decoder(
+                model, slots=options.max_batch, max_len=int(parameters.get("max_context", options.max_context)),
+                device=options.device, quantize=str(parameters.get("quantize", options.quantize)),
+            )
+            eos_ids = _eos_ids(tokenizer, model.config, model.generation_config)
+            if not eos_ids:
+                raise ApplicationError("The tokenizer has no end-of-text token.", code="invalid_model")
+            return decoder, tokenizer, eos_ids
+
+        engine = BatchingEngine(build=build, name=sha256[:12])
+        return TextModel(engine=engine, memory_bytes=engine.decoder.memory_bytes)
 
 
 def _eos_ids(tokenizer, *configs) -> set[int]:

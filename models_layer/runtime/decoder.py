@@ -275,8 +275,9 @@ class LlamaSlotDecoder(Decoder):
         x = self.embed[tokens].unsqueeze(1)
         cos, sin = self.cos[positions].view(batch, 1, 1, -1), self.sin[positions].view(batch, 1, 1, -1)
         rows = torch.arange(batch, device=self.device)
-        # Each row sees its own positions 0..p; the rest of the span belongs to longer neighbours.
-        mask = (self.positions[:span].unsqueeze(0) <= positions.unsqueeze(1)).view(batch, 1, 1, span)
+        # Each row sees its own positions 0..p; the rest of the span belongs to longer neighbours. A
+        # lone sequence sees the whole span, and attention without a mask takes a faster kernel.
+        mask = None if batch == 1 else (self.positions[:span].unsqueeze(0) <= positions.unsqueeze(1)).view(batch, 1, 1, span)
 
         def write(index, k, v):
             self.k_cache[index, rows, :, positions] = k[:, :, 0]

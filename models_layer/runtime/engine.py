@@ -6,6 +6,12 @@ their prompts), then one step advances every active sequence by a token. A seque
 ends, and a waiting one takes its slot at the next step, so a late request never waits for a whole
 batch to finish. Each sequence samples from its own seeded generator, so the same request and seed
 give the same text whatever else runs beside it.
+
+The engine's thread also loads the model: it does all of the model's torch work. Each thread that
+runs torch's parallel operations keeps a team of OpenMP threads, and once a process holds more such
+threads than cores, libgomp stops letting them spin between operations; a decode step is hundreds of
+small parallel operations, and waking sleeping threads for each halved single-stream speed (SmolLM2
+on 2 cores: 85 tokens/s when one thread loads and decodes, 45 when another thread had loaded).
 """
 import json
 import logging
@@ -13,6 +19,7 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -100,10 +107,13 @@ def _penalise(row: torch.Tensor, sequence: _Sequence) -> None:
 
 
 class BatchingEngine:
-    def __init__(self, *, decoder: Decoder, tokenizer, eos_ids: set[int], name: str):
-        self.decoder = decoder
-        self.tokenizer = tokenizer
-        self.eos_ids = eos_ids
+    decoder: Decoder
+    tokenizer: object  # a transformers tokenizer
+    eos_ids: set[int]
+
+    def __init__(self, *, build: Callable[[], tuple[Decoder, object, set[int]]], name: str):
+        """`build()` returns (decoder, tokenizer, end-of-text ids); it runs in the engine's thread, and
+        what it raises is raised here."""
         self.name = name
         self._grammar: GrammarCompiler | None = None
         self._grammar_lock = threading.Lock()
@@ -114,8 +124,13 @@ class BatchingEngine:
         self._closing = False
         self.steps = 0
         self.max_batch_seen = 0
-        self._thread = threading.Thread(target=self._run, name=f"engine-{name}", daemon=True)
+        self._built = threading.Event()
+        self._build_error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(build,), name=f"engine-{name}", daemon=True)
         self._thread.start()
+        self._built.wait()
+        if self._build_error is not None:
+            raise self._build_error
 
     # Requests -----------------------------------------------------------------------------------
 
@@ -175,7 +190,14 @@ class BatchingEngine:
 
     # The loop -----------------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, build: Callable[[], tuple[Decoder, object, set[int]]]) -> None:
+        try:
+            self.decoder, self.tokenizer, self.eos_ids = build()
+        except BaseException as error:
+            self._build_error = error
+            return
+        finally:
+            self._built.set()
         while True:
             with self._wake:
                 while not self._pending and not self._active:
