@@ -8,8 +8,10 @@ and `--new-tokens` new tokens per request:
    `generate` in this process (goal >= 0.9);
 2. aggregate tokens/s of `--requests` concurrent API requests / the same number of sequential plain
    `generate` calls (goal >= 4);
-3. single-stream tokens/s of the platform runtime (in this process) / llama.cpp on the same GGUF and
-   the same cores (`pip install llama-cpp-python`; skipped, and said so, where it is missing).
+3. single-stream tokens/s of the platform runtime / llama.cpp on the same GGUF and the same cores
+   (`pip install llama-cpp-python`; skipped, and said so, where it is missing), each in a fresh
+   process of its own: in this one, the plain `generate` runs of 1 and 2 would slow the runtime's
+   engine thread (models_layer/runtime/engine.py says why).
 On a CUDA machine it also prints the GPU figures: runtime at batch 1 against plain `generate` and
 `generate` with a static KV cache (bf16), and 128 concurrent requests against plain `generate` at
 batch 128.
@@ -100,6 +102,41 @@ def plain_generate(model, tokenizer, new_tokens: int, batch: int = 1, **options)
     return produced, elapsed
 
 
+def single_stream_apart(side: str, new_tokens: int, repeat: int) -> float | None:
+    """Best single-stream tokens/s of "runtime" or "llama.cpp" (None: not installed), measured by this
+    script again in a fresh process (`--single`), with this process's environment and settings."""
+    measured = subprocess.run(
+        [sys.executable, __file__, "--single", side, "--new-tokens", str(new_tokens), "--repeat", str(repeat)],
+        cwd=ROOT, env=os.environ, capture_output=True, text=True, check=True,
+    )
+    last = measured.stdout.strip().splitlines()[-1]
+    return None if last == "missing" else float(last)
+
+
+def single_stream(side: str, new_tokens: int, repeat: int) -> float | None:
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from models_layer.registry.services import builtin_gguf_path
+
+    gguf = builtin_gguf_path()
+    if side == "llama.cpp":
+        return llama_cpp_tokens_per_second(gguf, new_tokens, repeat)
+    from models_layer.runtime import TextRequest, get_backend
+    from models_layer.runtime.service import runtime_options
+
+    sha = hashlib.sha256(gguf.read_bytes()).hexdigest()
+    model = get_backend("transformers").load(path=gguf, format="gguf", sha256=sha, parameters={}, options=runtime_options())
+    model.generate(TextRequest(messages=PROMPT, max_new_tokens=4, temperature=0.0))
+    rate = 0.0
+    for _ in range(repeat):
+        result = model.generate(TextRequest(messages=PROMPT, max_new_tokens=new_tokens, temperature=0.0))
+        rate = max(rate, result.completion_tokens / result.seconds)
+    model.close()
+    return rate
+
+
 def llama_cpp_tokens_per_second(gguf: Path, new_tokens: int, repeat: int) -> float | None:
     try:
         from llama_cpp import Llama
@@ -131,17 +168,20 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=16)
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=3, help="Single-stream figures: best of this many runs, each side.")
+    parser.add_argument("--single", choices=["runtime", "llama.cpp"], help=argparse.SUPPRESS)  # one side of 3, for single_stream_apart
     args = parser.parse_args()
     n, new_tokens, repeat = args.requests, args.new_tokens, args.repeat
+    if args.single:
+        rate = single_stream(args.single, new_tokens, repeat)
+        print("missing" if rate is None else rate)
+        return 0
 
     with running_platform("aigc-bench-") as (base, headers):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         from models_layer.registry.services import builtin_gguf_path
-        from models_layer.runtime import TextRequest, get_backend
         from models_layer.runtime.artifacts import hf_folder_from_gguf
-        from models_layer.runtime.service import runtime_options
 
         print("Warming up the inference worker (model load)…", flush=True)
         api_generate(base, headers, 4, seed=0)
@@ -184,22 +224,16 @@ def main() -> int:
         line(f"{n} concurrent API requests, aggregate", concurrent_rate)
         print(f"  ratio concurrent / sequential: {concurrent_rate / sequential_rate:.2f}   (goal >= 4)")
 
-        # 3. the runtime in this process against llama.cpp
-        model = get_backend("transformers").load(path=gguf, format="gguf", sha256=sha, parameters={}, options=runtime_options())
-        model.generate(TextRequest(messages=PROMPT, max_new_tokens=4, temperature=0.0))
-        runtime_rate = 0.0
-        for attempt in range(repeat):
-            result = model.generate(TextRequest(messages=PROMPT, max_new_tokens=new_tokens, temperature=0.0))
-            runtime_rate = max(runtime_rate, result.completion_tokens / result.seconds)
+        # 3. the runtime against llama.cpp, each in a process of its own
+        runtime_rate = single_stream_apart("runtime", new_tokens, repeat)
         print(f"3. single stream, same GGUF, same cores (best of {repeat})")
-        line("platform runtime (in process)", runtime_rate)
-        llama_rate = llama_cpp_tokens_per_second(gguf, new_tokens, repeat)
+        line("platform runtime (a process of its own)", runtime_rate)
+        llama_rate = single_stream_apart("llama.cpp", new_tokens, repeat)
         if llama_rate is None:
             print("  llama.cpp: llama-cpp-python is not installed (pip install '.[bench]'; it builds from source); no ratio")
         else:
             line("llama.cpp (llama-cpp-python)", llama_rate)
             print(f"  ratio runtime / llama.cpp: {runtime_rate / llama_rate:.2f}   (goal >= 0.8)")
-        model.close()
 
         if torch.cuda.is_available():
             gpu_figures(folder, gguf, sha, new_tokens)
