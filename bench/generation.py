@@ -107,10 +107,15 @@ def single_stream_apart(side: str, new_tokens: int, repeat: int) -> float | None
     script again in a fresh process (`--single`), with this process's environment and settings."""
     measured = subprocess.run(
         [sys.executable, __file__, "--single", side, "--new-tokens", str(new_tokens), "--repeat", str(repeat)],
-        cwd=ROOT, env=os.environ, capture_output=True, text=True, check=True,
+        cwd=ROOT, env=os.environ, capture_output=True, text=True,
     )
-    last = measured.stdout.strip().splitlines()[-1]
-    return None if last == "missing" else float(last)
+    last = (measured.stdout.strip().splitlines() or [""])[-1]
+    if last == "missing":
+        return None
+    try:
+        return float(last)
+    except ValueError:
+        raise RuntimeError(f"measuring {side} failed (exit {measured.returncode}):\n{measured.stderr[-3000:]}") from None
 
 
 def single_stream(side: str, new_tokens: int, repeat: int) -> float | None:
@@ -134,6 +139,7 @@ def single_stream(side: str, new_tokens: int, repeat: int) -> float | None:
         result = model.generate(TextRequest(messages=PROMPT, max_new_tokens=new_tokens, temperature=0.0))
         rate = max(rate, result.completion_tokens / result.seconds)
     model.close()
+    model.engine.join(30)
     return rate
 
 
@@ -173,7 +179,7 @@ def main() -> int:
     n, new_tokens, repeat = args.requests, args.new_tokens, args.repeat
     if args.single:
         rate = single_stream(args.single, new_tokens, repeat)
-        print("missing" if rate is None else rate)
+        print("missing" if rate is None else rate, flush=True)
         return 0
 
     with running_platform("aigc-bench-") as (base, headers):

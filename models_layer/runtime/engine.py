@@ -188,6 +188,11 @@ class BatchingEngine:
             self._closing = True
             self._wake.notify()
 
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the thread to end after `close`: a process that exits while the thread is still
+        tearing down its torch state can abort ("terminate called without an active exception")."""
+        self._thread.join(timeout)
+
     # The loop -----------------------------------------------------------------------------------
 
     def _run(self, build: Callable[[], tuple[Decoder, object, set[int]]]) -> None:
