@@ -45,6 +45,23 @@ def _build_once(target: Path, build) -> Path:
     return target
 
 
+def load_hf_causal_lm(path: Path, sha256: str, format: str, device) -> tuple:
+    """(model, tokenizer) of a "gguf" or "hf" (zipped) checkpoint, in eval mode on `device`: float32
+    on a CPU, bfloat16 on a GPU. A checkpoint that does not load is an ApplicationError."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = hf_folder_from_gguf(path, sha256) if format == "gguf" else hf_folder_from_zip(path, sha256)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True).to(device).eval()
+    except Exception as error:
+        raise ApplicationError(f"The checkpoint does not load: {error}", code="invalid_model") from None
+    return model, tokenizer
+
+
 def hf_folder_from_gguf(path: Path, sha256: str) -> Path:
     def convert(folder: Path) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -13,7 +13,6 @@ formats) to validate uploads, and must stay light.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -122,22 +121,12 @@ class TransformersBackend(Backend):
     formats = ("gguf", "hf")
 
     def load(self, *, path: Path, format: str, sha256: str, parameters: dict, options: RuntimeOptions) -> TextModel:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        from models_layer.runtime.artifacts import hf_folder_from_gguf, hf_folder_from_zip
+        from models_layer.runtime.artifacts import load_hf_causal_lm
         from models_layer.runtime.decoder import make_decoder
         from models_layer.runtime.engine import BatchingEngine
 
         def build():  # in the engine's thread, which does all of this model's torch work (engine.py says why)
-            folder = hf_folder_from_gguf(path, sha256) if format == "gguf" else hf_folder_from_zip(path, sha256)
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-                dtype = torch.float32 if options.device.type == "cpu" else torch.bfloat16
-                model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True).to(options.device).eval()
-            except Exception as error:
-                raise ApplicationError(f"The checkpoint does not load: {error}", code="invalid_model") from None
+            model, tokenizer = load_hf_causal_lm(path, sha256, format, options.device)
             decoder = make_decoder(
                 model, slots=options.max_batch, max_len=int(parameters.get("max_context", options.max_context)),
                 device=options.device, quantize=str(parameters.get("quantize", options.quantize)),

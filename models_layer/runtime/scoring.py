@@ -5,7 +5,6 @@ logits; scoring needs every position's, so here the checkpoint is loaded as tran
 kept in the same per-process model cache under its own key (it never changes what generation serves).
 """
 import math
-import os
 
 from aigc_platform.core.errors import ApplicationError
 from infrastructure.storage.selectors import file_local_path
@@ -69,20 +68,9 @@ def load_causal_lm(version) -> CausalLM:
     key = f"{artifact.sha256}:{version.format}:causal-lm:{options.device}"
 
     def load() -> CausalLM:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from models_layer.runtime.artifacts import load_hf_causal_lm
 
-        from models_layer.runtime.artifacts import hf_folder_from_gguf, hf_folder_from_zip
-
-        path = file_local_path(file=artifact)
-        folder = hf_folder_from_gguf(path, artifact.sha256) if version.format == "gguf" else hf_folder_from_zip(path, artifact.sha256)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-            dtype = torch.float32 if options.device.type == "cpu" else torch.bfloat16
-            model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True).to(options.device).eval()
-        except Exception as error:
-            raise ApplicationError(f"The checkpoint does not load: {error}", code="invalid_model") from None
+        model, tokenizer = load_hf_causal_lm(file_local_path(file=artifact), artifact.sha256, version.format, options.device)
         return CausalLM(model=model, tokenizer=tokenizer, device=options.device)
 
     return model_cache().get(key, load)
