@@ -162,7 +162,8 @@ def outline_write(*, version, brief: Brief, seed: int, ctx=None) -> dict[str, An
 def slide_write(*, version, brief: Brief, index: int, titles: list[str], keep_title: bool, seed: int, ctx=None) -> dict[str, Any]:
     """Slide `index`: its body under the outline's title (`keep_title`), or the whole slide anew."""
     return _write_checked(
-        version=version, brief=brief, section="slide", schema=authoring.SLIDE_BODY_SCHEMA if keep_title else authoring.SLIDE_SCHEMA,
+        version=version, brief=brief, section="slide",
+        schema=authoring.slide_body_schema(titles[index]) if keep_title else authoring.SLIDE_SCHEMA,
         prompt=lambda feedback: authoring.slide_prompt(brief, index=index, titles=titles, keep_title=keep_title, feedback=feedback),
         shape=lambda value, _seed: authoring.repair_slide(value, title=titles[index] if keep_title else None),
         check=lambda slide: authoring.slide_checks(slide, brief, index=index),

@@ -69,3 +69,10 @@ def test_objectives_are_shared_out_over_the_slides():
     objectives = ["a", "b", "c"]
     assert [authoring.objectives_for_slide(objectives, i, 2) for i in range(2)] == [["a", "c"], ["b"]]
     assert [authoring.objectives_for_slide(objectives, i, 5) for i in range(5)] == [["a"], ["b"], ["c"], ["a"], ["b"]]
+
+
+def test_a_slide_under_an_outline_title_opens_its_answer_with_that_title():
+    # The grammar writes the title into the answer, where the repetition penalties see its words
+    schema = authoring.slide_body_schema("Why volcanoes erupt")
+    assert schema["properties"]["title"] == {"type": "string", "const": "Why volcanoes erupt"}
+    assert list(schema["properties"]) == ["title", "bullets", "notes"] and schema["required"] == ["title", "bullets", "notes"]
