@@ -159,7 +159,10 @@ class LlamaSlotDecoder(Decoder):
 
         def linear(weight: torch.Tensor, *, output: bool = False):
             if quantize == "int4" and not output and _Int4Linear.fits(weight):
-                return _Int4Linear(weight)
+                try:
+                    return _Int4Linear(weight)
+                except RuntimeError:  # a shape torch's 4-bit packing refuses: that matrix stays int8
+                    logger.info("A %s weight stays int8: the 4-bit kernel does not take it.", tuple(weight.shape), exc_info=True)
             if quantize in ("int4", "int8"):
                 return _Int8Linear(weight)
             return _DenseLinear(weight.to(device), compute)
