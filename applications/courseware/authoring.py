@@ -81,12 +81,16 @@ LESSON_PLAN_SCHEMA = _object({
 })
 SLIDE_SCHEMA = _object({"title": _string(TITLE_CHARS), "bullets": _strings(BULLET_CHARS, BULLETS_PER_SLIDE),
                         "notes": _string(NOTES_CHARS)})
+
+
 def slide_body_schema(title: str) -> dict:
     """A slide whose title the outline already holds: the answer opens with that title, fixed by the
     grammar, and the generator writes the body after it. Written in the answer, the title's words
     fall under the repetition penalties, which keeps the bullets from copying it."""
     return _object({"title": {"type": "string", "const": title}, "bullets": _strings(BULLET_CHARS, BULLETS_PER_SLIDE),
                     "notes": _string(NOTES_CHARS)})
+
+
 # The generator writes the right answer first, then the wrong ones; the four choices are assembled from them.
 QUESTION_SCHEMA = _object({"question": _string(QUESTION_CHARS), "answer": _string(CHOICE_CHARS),
                            "wrong_answers": _strings(CHOICE_CHARS, CHOICES - 1), "explanation": _string(EXPLANATION_CHARS)})

@@ -195,8 +195,9 @@ def _announce(ctx, section: str, index: int, written: dict) -> None:
 def lesson_run(*, lesson_id: int, version_id: int, seed: int, ctx=None) -> dict[str, Any]:
     """The job's work, written side by side (the runtime batches the tokens of parallel requests):
     the lesson plan; the slides (an outline of their titles first, then every slide at once); the quiz
-    questions one after another, each checked against the earlier ones. Every finished item is stored at once and announced as a `section` event; tokens
-    stream as `token` events tagged with their section, item and attempt."""
+    questions one after another, each checked against the earlier ones. Every finished item is stored
+    at once and announced as a `section` event; tokens stream as `token` events tagged with their
+    section, item and attempt."""
     from models_layer.registry.selectors import generator_version_by_id
 
     lesson = Lesson.objects.select_related("owner").filter(pk=lesson_id).first()

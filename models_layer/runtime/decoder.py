@@ -289,7 +289,6 @@ class LlamaSlotDecoder(Decoder):
         span = int(positions.max()) + 1
         x = self.embed[tokens].unsqueeze(1)
         cos, sin = self.cos[positions].view(batch, 1, 1, -1), self.sin[positions].view(batch, 1, 1, -1)
-        rows = torch.arange(batch, device=self.device)
         # Each row sees its own positions 0..p; the rest of the span belongs to longer neighbours. A
         # lone sequence sees the whole span, and attention without a mask takes a faster kernel.
         mask = None if batch == 1 else (self.positions[:span].unsqueeze(0) <= positions.unsqueeze(1)).view(batch, 1, 1, span)
@@ -301,6 +300,8 @@ class LlamaSlotDecoder(Decoder):
                 self.k_cache[index, 0, :, at] = k[0, :, 0]
                 self.v_cache[index, 0, :, at] = v[0, :, 0]
         else:
+            rows = torch.arange(batch, device=self.device)
+
             def write(index, k, v):
                 self.k_cache[index, rows, :, positions] = k[:, :, 0]
                 self.v_cache[index, rows, :, positions] = v[:, :, 0]

@@ -95,8 +95,9 @@ class _Sequence:
     written: dict[int, int] = field(default_factory=dict)  # word token -> times written (for the penalties)
 
     @property
-    def penalised(self) -> bool:
-        return bool(self.written) and bool(self.request.presence_penalty or self.request.frequency_penalty)
+    def counts_words(self) -> bool:
+        """Whether this request asked for repetition penalties, so its written words are counted."""
+        return bool(self.request.presence_penalty or self.request.frequency_penalty)
 
 
 def _penalise(row: torch.Tensor, sequence: _Sequence) -> None:
@@ -253,7 +254,7 @@ class BatchingEngine:
     def _advance(self, sequences: list[_Sequence], logits: torch.Tensor) -> None:
         """Sample each sequence's next token from its row of `logits` and pass on the new text."""
         for row, sequence in enumerate(sequences):
-            if sequence.penalised:
+            if sequence.counts_words and sequence.written:
                 _penalise(logits[row], sequence)
         constrained = [row for row, s in enumerate(sequences) if s.matcher is not None]
         if constrained:
@@ -275,7 +276,7 @@ class BatchingEngine:
                 continue
             sequence.produced += 1
             sequence.last = token
-            if (sequence.request.presence_penalty or sequence.request.frequency_penalty) and self._word_tokens()[token]:
+            if sequence.counts_words and self._word_tokens()[token]:
                 sequence.written[token] = sequence.written.get(token, 0) + 1
             piece = sequence.assembler.add(token)
             if piece:
