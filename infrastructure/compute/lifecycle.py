@@ -41,75 +41,125 @@ class JobLost(Exception):
 
 
 class JobContext:
-    """What a running job's code sees: its params, and ways to report progress, logs and events."""
+    """What a running job's code sees: its params, and ways to report progress, logs and events.
 
-    def __init__(self, *, job_id, attempt: int, params: dict, owner_id: int, lost: threading.Event):
+    Each report reaches the job's live stream at once. The Job row takes progress and log lines at
+    most every JOB_WRITE_SECONDS, and whatever is left when the job ends, in the statement that ends
+    it: a training loop's steps and a short job's reports cost no database write of their own. A
+    cancel is heard at the next write, or from the lease renewal, whichever comes first."""
+
+    def __init__(self, *, job_id, attempt: int, params: dict, owner_id: int):
         self.job_id = job_id
         self.attempt = attempt
         self.params = params
         self.owner_id = owner_id
-        self._lost = lost
+        # Set by this job's writes or by the lease thread (_Leases).
+        self.lost = threading.Event()
+        self.cancel_heard = threading.Event()
+        self._logs: list[str] = []
+        self._progress: tuple[float, str] | None = None  # reported, not yet written
+        self._written_at = time.monotonic()  # the claim
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Record progress (0..1) and stop here if the job was cancelled or taken over."""
-        job = services.job_progress(job_id=self.job_id, attempt=self.attempt, progress=fraction, message=message)
-        if job is None:
-            self._lost.set()
-        if self._lost.is_set():
-            raise JobLost()
-        if job.cancel_requested:
-            raise JobCancelled()
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        events.publish(self.job_id, "progress", {"progress": fraction, "message": message})
+        self._progress = (fraction, message)
+        self._write_if_due()
+        self._stop_if_asked()
 
     def log(self, line: str) -> None:
-        services.job_log(job_id=self.job_id, attempt=self.attempt, line=line)
+        events.publish(self.job_id, "log", {"line": line, "attempt": self.attempt})
+        self._logs.append(line)
+        self._write_if_due()
 
     def emit(self, event_type: str, data: dict[str, Any]) -> None:
         """A live event for the job's stream only (tokens, samples, metrics)."""
         events.publish(self.job_id, event_type, data)
 
     def check_cancelled(self) -> None:
-        if self._lost.is_set():
+        """Stop here if the job was cancelled or taken over (asks the database at most every
+        JOB_WRITE_SECONDS, so a loop may call it at every step)."""
+        self._write_if_due(ask=True)
+        self._stop_if_asked()
+
+    def take_logs(self) -> list[str]:
+        """The log lines not yet in the database, which the caller writes."""
+        lines, self._logs = self._logs, []
+        return lines
+
+    def heard(self, job) -> None:
+        """What a write of this attempt read back: None when another attempt owns the job."""
+        if job is None:
+            self.lost.set()
+        elif job.cancel_requested:
+            self.cancel_heard.set()
+
+    def _write_if_due(self, *, ask: bool = False) -> None:
+        """When a write is due: the latest progress and the lines since the last write, in one write
+        that also reads whether the job was cancelled; else the lines alone, and (`ask`) that question."""
+        if not self._write_due():
+            return
+        if self._progress is not None:
+            (fraction, message), self._progress = self._progress, None
+            self.heard(services.job_progress(job_id=self.job_id, attempt=self.attempt, progress=fraction, message=message,
+                                             logs=self.take_logs()))
+            return
+        services.job_logs_write(job_id=self.job_id, attempt=self.attempt, lines=self.take_logs())
+        if ask and not self.cancel_heard.is_set() and services.job_cancel_requested(job_id=self.job_id):
+            self.cancel_heard.set()
+
+    def _write_due(self) -> bool:
+        now = time.monotonic()
+        if now - self._written_at < settings.JOB_WRITE_SECONDS:
+            return False
+        self._written_at = now
+        return True
+
+    def _stop_if_asked(self) -> None:
+        if self.lost.is_set():
             raise JobLost()
-        if services.job_cancel_requested(job_id=self.job_id):
+        if self.cancel_heard.is_set():
             raise JobCancelled()
 
 
 class _Leases:
     """Renews the leases of the jobs this process runs, from one thread, and tells a job when another
-    attempt took it over. (A thread per job cost a short job more than its own queries.)"""
+    attempt took it over or its owner asked to cancel it. (A thread per job cost a short job more
+    than its own queries.)"""
 
     def __init__(self) -> None:
-        self._running: dict[tuple[Any, int], threading.Event] = {}
+        self._running: dict[tuple[Any, int], JobContext] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def hold(self, *, job_id, attempt: int, lost: threading.Event) -> None:
+    def hold(self, ctx: JobContext) -> None:
         with self._lock:
-            self._running[(job_id, attempt)] = lost
+            self._running[(ctx.job_id, ctx.attempt)] = ctx
             # Started on first use, so in the pool's own process: a thread does not survive a fork.
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._renew_forever, name="job-leases", daemon=True)
                 self._thread.start()
 
-    def release(self, *, job_id, attempt: int) -> None:
+    def release(self, ctx: JobContext) -> None:
         with self._lock:
-            self._running.pop((job_id, attempt), None)
+            self._running.pop((ctx.job_id, ctx.attempt), None)
 
     def _renew_forever(self) -> None:
         while True:
             time.sleep(settings.JOB_HEARTBEAT_SECONDS)
             with self._lock:
-                running = list(self._running.items())
+                running = list(self._running.values())
             try:
                 if not running:
                     connection.close()  # an idle worker holds no connection for this thread
                     continue
                 # As before a task: a connection that broke or grew old is replaced, not used again.
                 close_old_connections()
-                for (job_id, attempt), lost in running:
-                    if not services.job_renew_lease(job_id=job_id, attempt=attempt):
-                        lost.set()
-                        self.release(job_id=job_id, attempt=attempt)
+                for ctx in running:
+                    ctx.heard(services.job_renew_lease(job_id=ctx.job_id, attempt=ctx.attempt))
+                    if ctx.lost.is_set():
+                        self.release(ctx)
             except DatabaseError as error:
                 # The next tick tries again, on a new connection; the lease outlasts a few misses.
                 logger.warning("Lease renewal failed: %s", error)
@@ -136,27 +186,28 @@ class JobTask(DjangoTask):
         if job is None:
             logger.info("Job %s is not queued any more; nothing to do.", job_id)
             return None
-        lost = threading.Event()
-        ctx = JobContext(job_id=job.id, attempt=job.attempt, params=job.params, owner_id=job.owner_id, lost=lost)
-        _leases.hold(job_id=job.id, attempt=job.attempt, lost=lost)
+        ctx = JobContext(job_id=job.id, attempt=job.attempt, params=job.params, owner_id=job.owner_id)
+        _leases.hold(ctx)
+        ending = {"job_id": job.id, "attempt": job.attempt}
         try:
             result = self.run(ctx)
         except JobLost:
             logger.warning("Job %s attempt %s lost its lease; another attempt owns it.", job.id, job.attempt)
+            services.job_logs_write(lines=ctx.take_logs(), **ending)
         except JobCancelled:
-            services.job_mark_cancelled(job_id=job.id, attempt=job.attempt)
+            services.job_mark_cancelled(logs=ctx.take_logs(), **ending)
         except SoftTimeLimitExceeded:
-            services.job_fail(job_id=job.id, attempt=job.attempt, error="The job ran past its time limit.")
+            services.job_fail(error="The job ran past its time limit.", logs=ctx.take_logs(), **ending)
         except ApplicationError as error:
-            services.job_fail(job_id=job.id, attempt=job.attempt, error=error.message)
+            services.job_fail(error=error.message, logs=ctx.take_logs(), **ending)
         except Exception as error:
             logger.exception("Job %s failed", job.id)
             detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-            services.job_fail(job_id=job.id, attempt=job.attempt, error=detail)
+            services.job_fail(error=detail, logs=ctx.take_logs(), **ending)
         else:
-            services.job_succeed(job_id=job.id, attempt=job.attempt, result=result)
+            services.job_succeed(result=result, logs=ctx.take_logs(), **ending)
         finally:
-            _leases.release(job_id=job.id, attempt=job.attempt)
+            _leases.release(ctx)
         return None
 
 

@@ -4,7 +4,7 @@ message can never move a job that another attempt owns or that has already ended
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import redis
 from django.conf import settings
@@ -218,37 +218,51 @@ def _owned_by_attempt(job_id, attempt: int):
     return Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, attempt=attempt)
 
 
-def job_renew_lease(*, job_id, attempt: int) -> bool:
-    return bool(_owned_by_attempt(job_id, attempt).update(heartbeat_at=timezone.now()))
+def job_renew_lease(*, job_id, attempt: int) -> Job | None:
+    """Extend the attempt's lease; the job with its `cancel_requested`, or None when this attempt no
+    longer owns it."""
+    return _update_returning(_owned_by_attempt(job_id, attempt), ("id", "cancel_requested"), heartbeat_at=timezone.now())
 
 
-def job_progress(*, job_id, attempt: int, progress: float, message: str = "") -> Job | None:
-    """Record progress; the job with its `cancel_requested` as the same statement read it (so a job
-    that reports progress hears a cancel without another query), or None when this attempt no longer
-    owns the job."""
-    progress = min(max(float(progress), 0.0), 1.0)
-    fields: dict[str, Any] = {"progress": progress, "heartbeat_at": timezone.now()}
+def _logs_write(job_id, attempt: int, lines: Sequence[str]) -> None:
+    JobLog.objects.bulk_create([JobLog(job_id=job_id, attempt=attempt, line=line) for line in lines])
+
+
+def _with_logs(job_id, attempt: int, lines: Sequence[str], write: Callable[[], Any]) -> Any:
+    """`write()` and the log lines in one transaction (none when there are no lines: one statement
+    needs no BEGIN and COMMIT)."""
+    if not lines:
+        return write()
+    with transaction.atomic():
+        _logs_write(job_id, attempt, lines)
+        return write()
+
+
+def job_progress(*, job_id, attempt: int, progress: float, message: str = "", logs: Sequence[str] = ()) -> Job | None:
+    """Record progress and the log lines written since the last record; the job with its
+    `cancel_requested` as the same statement read it (so a job that reports progress hears a cancel
+    without another query), or None when this attempt no longer owns the job. The live events of both
+    are the caller's (JobContext publishes each report at once)."""
+    fields: dict[str, Any] = {"progress": min(max(float(progress), 0.0), 1.0), "heartbeat_at": timezone.now()}
     if message:
         fields["message"] = message[:MESSAGE_MAX]
-    job = _update_returning(_owned_by_attempt(job_id, attempt), ("id", "cancel_requested"), **fields)
-    if job is not None:
-        events.publish(job_id, "progress", {"progress": progress, "message": message})
-    return job
+    return _with_logs(job_id, attempt, logs,
+                      lambda: _update_returning(_owned_by_attempt(job_id, attempt), ("id", "cancel_requested"), **fields))
 
 
-def job_log(*, job_id, attempt: int, line: str) -> None:
-    JobLog.objects.create(job_id=job_id, attempt=attempt, line=line)
-    events.publish(job_id, "log", {"line": line, "attempt": attempt})
+def job_logs_write(*, job_id, attempt: int, lines: Sequence[str]) -> None:
+    if lines:
+        _logs_write(job_id, attempt, lines)
 
 
 def job_cancel_requested(*, job_id) -> bool:
     return Job.objects.filter(pk=job_id, cancel_requested=True).exists()
 
 
-def _finish(job_id, attempt: int, status: str, **fields) -> bool:
-    job = _update_returning(
-        _owned_by_attempt(job_id, attempt), ("id", *STATUS_EVENT_FIELDS), status=status, finished_at=timezone.now(), **fields
-    )
+def _finish(job_id, attempt: int, status: str, *, logs: Sequence[str] = (), **fields) -> bool:
+    """End the attempt's job, with the log lines it wrote since its last record."""
+    job = _with_logs(job_id, attempt, logs, lambda: _update_returning(
+        _owned_by_attempt(job_id, attempt), ("id", *STATUS_EVENT_FIELDS), status=status, finished_at=timezone.now(), **fields))
     if job is not None:
         _status_event(job_id, job)
     else:
@@ -256,16 +270,17 @@ def _finish(job_id, attempt: int, status: str, **fields) -> bool:
     return job is not None
 
 
-def job_succeed(*, job_id, attempt: int, result: Any) -> bool:
-    return _finish(job_id, attempt, JobStatus.SUCCEEDED, progress=1.0, result=result, message="Done.")
+def job_succeed(*, job_id, attempt: int, result: Any, logs: Sequence[str] = ()) -> bool:
+    return _finish(job_id, attempt, JobStatus.SUCCEEDED, logs=logs, progress=1.0, result=result, message="Done.")
 
 
-def job_fail(*, job_id, attempt: int, error: str) -> bool:
-    return _finish(job_id, attempt, JobStatus.FAILED, error=error, message=error.splitlines()[0][:MESSAGE_MAX] if error else "Failed.")
+def job_fail(*, job_id, attempt: int, error: str, logs: Sequence[str] = ()) -> bool:
+    return _finish(job_id, attempt, JobStatus.FAILED, logs=logs, error=error,
+                   message=error.splitlines()[0][:MESSAGE_MAX] if error else "Failed.")
 
 
-def job_mark_cancelled(*, job_id, attempt: int) -> bool:
-    return _finish(job_id, attempt, JobStatus.CANCELLED, message="Cancelled.")
+def job_mark_cancelled(*, job_id, attempt: int, logs: Sequence[str] = ()) -> bool:
+    return _finish(job_id, attempt, JobStatus.CANCELLED, logs=logs, message="Cancelled.")
 
 
 def _job_recover(job: Job, *, still_owned, reason: str) -> str | None:

@@ -1,4 +1,5 @@
 """The Job state machine, through its services and the jobs API (no worker involved)."""
+import time
 from datetime import timedelta
 
 import pytest
@@ -6,7 +7,8 @@ from django.utils import timezone
 
 from aigc_platform.core.errors import Conflict
 from infrastructure.compute import services
-from infrastructure.compute.models import Job, JobStatus
+from infrastructure.compute.lifecycle import JobCancelled, JobContext, JobLost
+from infrastructure.compute.models import Job, JobLog, JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +47,64 @@ def test_cancel_of_a_running_job_asks_it_to_stop(creator):
     job = services.job_cancel(job=job)
     assert job.status == JobStatus.RUNNING and job.cancel_requested
     assert services.job_cancel_requested(job_id=job.id)
+
+
+def running_context(owner) -> JobContext:
+    job = services.job_claim(job_id=echo_job(owner).id, worker="w1")
+    return JobContext(job_id=job.id, attempt=job.attempt, params=job.params, owner_id=job.owner_id)
+
+
+def test_a_running_jobs_reports_reach_its_row_at_most_every_write_interval_and_the_rest_at_its_end(creator, settings):
+    settings.JOB_WRITE_SECONDS = 60
+    ctx = running_context(creator)
+    ctx.log("first line")
+    ctx.progress(0.5, "half way")
+    ctx.check_cancelled()
+    # Within the interval nothing was written: the row still holds the claim
+    assert Job.objects.get(pk=ctx.job_id).progress == 0.0 and not JobLog.objects.filter(job_id=ctx.job_id).exists()
+    # and the end writes the lines with the final state
+    assert services.job_succeed(job_id=ctx.job_id, attempt=ctx.attempt, result={}, logs=ctx.take_logs())
+    assert list(JobLog.objects.filter(job_id=ctx.job_id).values_list("attempt", "line")) == [(1, "first line")]
+    assert ctx.take_logs() == []
+
+
+def test_a_due_write_records_progress_and_lines_and_hears_a_cancel(creator, settings):
+    settings.JOB_WRITE_SECONDS = 0
+    ctx = running_context(creator)
+    ctx.log("one")
+    ctx.log("two")
+    ctx.progress(0.25, "a quarter")
+    job = Job.objects.get(pk=ctx.job_id)
+    assert (job.progress, job.message) == (0.25, "a quarter")
+    assert list(JobLog.objects.filter(job_id=ctx.job_id).order_by("id").values_list("line", flat=True)) == ["one", "two"]
+    services.job_cancel(job=job)
+    with pytest.raises(JobCancelled):
+        ctx.progress(0.5)
+
+
+def test_a_write_due_at_a_log_line_carries_the_latest_progress_too(creator, settings):
+    settings.JOB_WRITE_SECONDS = 0.05
+    ctx = running_context(creator)
+    ctx.log("step 1")
+    ctx.progress(0.1, "step 1 done")
+    time.sleep(0.06)
+    ctx.log("step 2")  # (a job that logs before it reports would otherwise never write its progress)
+    job = Job.objects.get(pk=ctx.job_id)
+    assert (job.progress, job.message) == (0.1, "step 1 done")
+    assert JobLog.objects.filter(job_id=ctx.job_id).count() == 2
+
+
+def test_the_lease_renewal_tells_a_job_it_was_cancelled_or_taken_over(creator, settings):
+    settings.JOB_WRITE_SECONDS = 60
+    ctx = running_context(creator)
+    services.job_cancel(job=Job.objects.get(pk=ctx.job_id))
+    ctx.heard(services.job_renew_lease(job_id=ctx.job_id, attempt=ctx.attempt))
+    with pytest.raises(JobCancelled):
+        ctx.check_cancelled()
+    # An attempt that no longer owns the job reads None back, and stops as lost
+    ctx.heard(services.job_renew_lease(job_id=ctx.job_id, attempt=ctx.attempt + 1))
+    with pytest.raises(JobLost):
+        ctx.progress(0.9)
 
 
 def test_cancel_of_a_finished_job_is_a_conflict(creator):
