@@ -59,8 +59,21 @@ def grade_name(grade_level: int) -> str:
     return "college" if grade_level >= 13 else f"grade {grade_level}"
 
 
-def _string(low_high: tuple[int, int]) -> dict:
-    return {"type": "string", "minLength": low_high[0], "maxLength": low_high[1]}
+# Every value is text that opens with a letter or digit and holds no JSON brackets, quotes or
+# backslashes: without that, the small model wrote choices such as "][" and "}, {" and titles such as
+# ".pdf" (13 of 160 first tries over bench/applications.py's 20 lessons had such a choice). The
+# pattern carries the length limits too: xgrammar does not apply minLength and maxLength beside it.
+TEXT_START = r'[^\s{}\[\]"\\.,;:!?()/#*_|<>=+\-]'
+TEXT_BODY = r'[^{}\[\]"\\]'
+QUESTION_END = "[?？]"
+
+
+def _string(low_high: tuple[int, int], *, end: str = "") -> dict:
+    """A text value of `low_high` characters; `end`, a character class its last character is in."""
+    low, high = low_high
+    tail = 1 if end else 0
+    body = f"{TEXT_BODY}{{{max(low - 1 - tail, 0)},{high - 1 - tail}}}"
+    return {"type": "string", "minLength": low, "maxLength": high, "pattern": f"^{TEXT_START}{body}{end}$"}
 
 
 def _strings(low_high: tuple[int, int], count: int) -> dict:
@@ -92,7 +105,7 @@ def slide_body_schema(title: str) -> dict:
 
 
 # The generator writes the right answer first, then the wrong ones; the four choices are assembled from them.
-QUESTION_SCHEMA = _object({"question": _string(QUESTION_CHARS), "answer": _string(CHOICE_CHARS),
+QUESTION_SCHEMA = _object({"question": _string(QUESTION_CHARS, end=QUESTION_END), "answer": _string(CHOICE_CHARS),
                            "wrong_answers": _strings(CHOICE_CHARS, CHOICES - 1), "explanation": _string(EXPLANATION_CHARS)})
 
 
