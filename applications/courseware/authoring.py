@@ -51,8 +51,10 @@ class Brief:
 
 def reading_band(grade_level: int) -> tuple[float, float]:
     """The Flesch-Kincaid grades that students of this school grade (13 is college) may read: text
-    easier than their grade is fine down to a floor; text harder by more than five grades is not."""
-    return float(max(0, grade_level - 8)), float(max(8, grade_level + 5))
+    easier than their grade is fine down to a floor eight grades below it (none up to grade 8: short
+    plain sentences such as "What is a switch?" score below 0); text harder by more than five grades
+    is not."""
+    return (float(grade_level - 8) if grade_level > 8 else float("-inf")), float(max(8, grade_level + 5))
 
 
 def grade_name(grade_level: int) -> str:
@@ -212,11 +214,39 @@ def repair_lesson_plan(value: dict) -> dict:
     }
 
 
+# "1. ", "b) ", "IV. " at the start of a bullet: the slide's own bullets number nothing.
+LIST_MARKER = re.compile(r"^(?:\d{1,2}|[A-Za-z]|[IVXivx]{1,4})[.)]\s+(?=\S)")
+
+
 def repair_slide(value: dict, *, title: str | None = None) -> dict:
-    """The slide's fields tidied; `title` (from the outline) where the generator wrote only the body."""
+    """The slide's fields tidied (cut words, list numbers before bullets); `title` (from the outline)
+    where the generator wrote only the body."""
     return {"title": title if title is not None else trim_cut_word(value["title"], TITLE_CHARS[1]).rstrip("."),
-            "bullets": [trim_cut_word(bullet, BULLET_CHARS[1]) for bullet in value["bullets"]],
+            "bullets": [LIST_MARKER.sub("", trim_cut_word(bullet, BULLET_CHARS[1])) for bullet in value["bullets"]],
             "notes": trim_cut_word(value["notes"], NOTES_CHARS[1])}
+
+
+def order_titles(titles: list[str], brief: Brief) -> list[str]:
+    """The outline's titles moved so that each stands over the slide whose objectives it names, where
+    the generator wrote them in another order (slide 1 teaching the war's causes under "Life in the
+    Trenches" and slide 2 the trenches under "The Causes of World War I"): two titles swap places
+    while that covers more slides' objectives. The titles themselves are kept word for word."""
+    ordered = list(titles)
+    count = min(len(ordered), brief.slide_count)
+
+    def fits(index: int, title: str) -> int:
+        goals = objectives_for_slide(brief.objectives, index, brief.slide_count)
+        return sum(bool(_stems(goal) & _stems(title)) for goal in goals)
+
+    swapped = True
+    while swapped:
+        swapped = False
+        for i in range(count):
+            for j in range(i + 1, count):
+                if fits(i, ordered[j]) + fits(j, ordered[i]) > fits(i, ordered[i]) + fits(j, ordered[j]):
+                    ordered[i], ordered[j] = ordered[j], ordered[i]
+                    swapped = True
+    return ordered
 
 
 def assemble_question(value: dict, *, seed: int) -> dict:
@@ -240,7 +270,9 @@ def _normal(text: str) -> str:
 
 
 def _sentences(text: str) -> list[str]:
-    return [part for part in (_normal(piece) for piece in re.split(r"(?<=[.!?。！？])\s*", text)) if part]
+    """The text's sentences, normalised; list numbers ("1.", "c.", "ii.") are not sentences."""
+    parts = (_normal(piece) for piece in re.split(r"(?<=[.!?。！？])\s*", text))
+    return [part for part in parts if part and not re.fullmatch(r"\d+|[a-z]|[ivx]+", part)]
 
 
 def _repeats(texts: list[str]) -> list[str]:
@@ -377,6 +409,9 @@ def feedback_for(checks: dict[str, dict], brief: Brief) -> list[str]:
             too_hard = _score(check) > reading_band(brief.grade_level)[1]
             notes.append(f"Use {'shorter sentences and simpler words' if too_hard else 'fuller sentences'} "
                          f"for {grade_name(brief.grade_level)} students.")
+        elif name == "objective_covered":  # name the objective the slide missed, in its own words
+            missing = check["detail"].removeprefix("does not cover: ").split("; ")
+            notes.append(f"This slide must teach students to {' and '.join(_lowered(goal) for goal in missing)}; use those words.")
         elif name == "distinct_question":  # the prompt does not list the earlier questions: name the one it repeats
             notes.append(f"{FEEDBACK[name]} Do not ask again: {check['detail'].removeprefix('repeats: ')}")
         elif name in FEEDBACK:

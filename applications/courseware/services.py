@@ -80,25 +80,27 @@ def _write_checked(
     version,
     brief: Brief,
     section: str,
-    schema: dict,
+    schema: dict | Callable[[], dict],
     prompt: Callable[[list[str]], str],
     shape: Callable[[dict, int], dict],
     check: Callable[[dict], dict[str, dict]],
     seed: int,
     ctx=None,
     tags: dict[str, Any],
+    revise: Callable[[dict[str, dict]], None] | None = None,
 ) -> dict[str, Any]:
     """Write one item, check it, and write it again (with what failed in the prompt) while a check
     fails, up to settings.APPLICATIONS_MAX_ATTEMPTS times. Returns {"item", "checks", "passed",
     "attempts", "tries"}: the first passing try, else the try that failed the fewest checks; `tries`
-    names the checks each attempt failed (as a marketing variant's do)."""
+    names the checks each attempt failed (as a marketing variant's do). `schema` may be a function,
+    asked before each try; `revise` hears a failed try's checks before the next try."""
     feedback: list[str] = []
     best: dict[str, Any] | None = None
     tries: list[dict[str, Any]] = []
     for attempt in range(1, settings.APPLICATIONS_MAX_ATTEMPTS + 1):
         attempt_seed = seed + attempt
         value, why = write_json(
-            version=version, system=authoring.SYSTEM, prompt=prompt(feedback), schema=schema,
+            version=version, system=authoring.SYSTEM, prompt=prompt(feedback), schema=schema() if callable(schema) else schema,
             max_new_tokens=authoring.max_tokens(section, brief.language, slide_count=brief.slide_count), seed=attempt_seed, ctx=ctx,
             tags={**tags, "attempt": attempt}, temperature=FIRST_TEMPERATURE if attempt == 1 else RETRY_TEMPERATURE,
             presence_penalty=PRESENCE_PENALTY, frequency_penalty=FREQUENCY_PENALTY,
@@ -117,6 +119,8 @@ def _write_checked(
         if not failed:
             break
         feedback = authoring.feedback_for(checks, brief)
+        if revise is not None:
+            revise(checks)
     if best is None:
         raise ApplicationError(f"The generator could not finish a {section.replace('_', ' ')} in "
                                f"{settings.APPLICATIONS_MAX_ATTEMPTS} tries; try again or ask for fewer items.")
@@ -153,21 +157,30 @@ def outline_write(*, version, brief: Brief, seed: int, ctx=None) -> dict[str, An
     return _write_checked(
         version=version, brief=brief, section="outline", schema=authoring.outline_schema(brief.slide_count),
         prompt=lambda feedback: authoring.outline_prompt(brief, feedback=feedback),
-        shape=lambda value, _seed: {"titles": [authoring.trim_cut_word(t, authoring.TITLE_CHARS[1]).rstrip(".") for t in value["titles"]]},
+        shape=lambda value, _seed: {"titles": authoring.order_titles(
+            [authoring.trim_cut_word(t, authoring.TITLE_CHARS[1]).rstrip(".") for t in value["titles"]], brief)},
         check=lambda outline: authoring.outline_checks(outline, brief),
         seed=seed, ctx=ctx, tags={"section": "outline", "index": 0},
     )
 
 
 def slide_write(*, version, brief: Brief, index: int, titles: list[str], keep_title: bool, seed: int, ctx=None) -> dict[str, Any]:
-    """Slide `index`: its body under the outline's title (`keep_title`), or the whole slide anew."""
+    """Slide `index`: its body under the outline's title (`keep_title`), or the whole slide anew. A
+    slide that missed its objective under the outline's title gets a title of its own from its next
+    try on: the title may be what led it away ("Understanding Recycling" over "Sort waste into groups")."""
+    under_outline = [keep_title]
+
+    def revise(checks: dict[str, dict]) -> None:
+        if not checks.get("objective_covered", {"passed": True})["passed"]:
+            under_outline[0] = False
+
     return _write_checked(
         version=version, brief=brief, section="slide",
-        schema=authoring.slide_body_schema(titles[index]) if keep_title else authoring.SLIDE_SCHEMA,
-        prompt=lambda feedback: authoring.slide_prompt(brief, index=index, titles=titles, keep_title=keep_title, feedback=feedback),
-        shape=lambda value, _seed: authoring.repair_slide(value, title=titles[index] if keep_title else None),
+        schema=lambda: authoring.slide_body_schema(titles[index]) if under_outline[0] else authoring.SLIDE_SCHEMA,
+        prompt=lambda feedback: authoring.slide_prompt(brief, index=index, titles=titles, keep_title=under_outline[0], feedback=feedback),
+        shape=lambda value, _seed: authoring.repair_slide(value, title=titles[index] if under_outline[0] else None),
         check=lambda slide: authoring.slide_checks(slide, brief, index=index),
-        seed=seed, ctx=ctx, tags={"section": "slide", "index": index},
+        seed=seed, ctx=ctx, tags={"section": "slide", "index": index}, revise=revise,
     )
 
 

@@ -92,7 +92,7 @@ class _Sequence:
     produced: int = 0
     finish_reason: str = ""
     peak_batch: int = 1
-    written: dict[int, int] = field(default_factory=dict)  # word token -> times written (for the penalties)
+    written: dict[int, int] = field(default_factory=dict)  # word token -> times its word was written (for the penalties)
 
     @property
     def counts_words(self) -> bool:
@@ -118,7 +118,7 @@ class BatchingEngine:
         self.name = name
         self._grammar: GrammarCompiler | None = None
         self._grammar_lock = threading.Lock()
-        self._words: list[bool] | None = None  # per token id: has a letter or digit
+        self._forms: list[tuple[int, ...]] | None = None  # per token id: the ids of the same word (_word_forms)
         self._pending: deque[_Sequence] = deque()
         self._active: list[_Sequence] = []
         self._wake = threading.Condition()
@@ -149,13 +149,28 @@ class BatchingEngine:
                 self._grammar = GrammarCompiler(self.tokenizer, self.decoder.vocab_size, sorted(self.eos_ids))
             return self._grammar
 
-    def _word_tokens(self) -> list[bool]:
-        """Which token ids hold a letter or a digit: the tokens the repetition penalties count."""
-        if self._words is None:
+    def _word_forms(self) -> list[tuple[int, ...]]:
+        """Per token id, the ids of the same word in any (ASCII) case, with or without a leading space,
+        or () for a token without a letter or digit. The repetition penalties count a word once it is
+        written in any of its forms: a JSON value's first word has no leading space, and the small model
+        wrote "Yes" and "yes", "The answer" and "the answer" as two quiz choices."""
+        if self._forms is None:
             pieces = self.tokenizer.convert_ids_to_tokens(list(range(len(self.tokenizer))))
-            words = [any(char.isalnum() for char in piece or "") for piece in pieces]
-            self._words = words + [False] * max(0, self.decoder.vocab_size - len(words))
-        return self._words
+            keys: list[str | None] = []
+            for piece in pieces:
+                piece = piece or ""
+                if not any(char.isalnum() for char in piece):
+                    keys.append(None)
+                    continue
+                word = piece.lstrip("\u0120\u2581 ")  # byte-level BPE's and SentencePiece's space marks
+                keys.append(word.lower() if word.isascii() else word)
+            ids: dict[str, list[int]] = {}
+            for token, key in enumerate(keys):
+                if key is not None:
+                    ids.setdefault(key, []).append(token)
+            forms = [tuple(ids[key]) if key is not None else () for key in keys]
+            self._forms = forms + [()] * max(0, self.decoder.vocab_size - len(forms))
+        return self._forms
 
     def submit(self, request: TextRequest) -> Generation:
         prompt = self.encode(request)
@@ -276,8 +291,9 @@ class BatchingEngine:
                 continue
             sequence.produced += 1
             sequence.last = token
-            if sequence.counts_words and self._word_tokens()[token]:
-                sequence.written[token] = sequence.written.get(token, 0) + 1
+            if sequence.counts_words:
+                for form in self._word_forms()[token]:
+                    sequence.written[form] = sequence.written.get(form, 0) + 1
             piece = sequence.assembler.add(token)
             if piece:
                 sequence.generation._events.put(("text", piece))

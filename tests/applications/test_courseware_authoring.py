@@ -76,3 +76,45 @@ def test_a_slide_under_an_outline_title_opens_its_answer_with_that_title():
     schema = authoring.slide_body_schema("Why volcanoes erupt")
     assert schema["properties"]["title"] == {"type": "string", "const": "Why volcanoes erupt"}
     assert list(schema["properties"]) == ["title", "bullets", "notes"] and schema["required"] == ["title", "bullets", "notes"]
+
+
+def test_outline_titles_move_over_the_slides_whose_objectives_they_name():
+    war = Brief(topic="World War I", grade_level=10, objectives=["Explain the causes of the war", "Describe life in the trenches"],
+                language="en", slide_count=3, quiz_questions=1)
+    titles = ["Life in the Trenches", "The Causes of World War I", "How the War Ended"]
+    assert authoring.order_titles(titles, war) == ["The Causes of World War I", "Life in the Trenches", "How the War Ended"]
+    # titles already in place, or naming no objective, stay where they are
+    assert authoring.order_titles(titles[1::-1] + titles[2:], war) == ["The Causes of World War I", "Life in the Trenches",
+                                                                        "How the War Ended"]
+    assert authoring.order_titles(["Alpha", "Beta", "Gamma"], war) == ["Alpha", "Beta", "Gamma"]
+
+
+def test_list_numbers_are_neither_kept_before_bullets_nor_counted_as_repeated_sentences():
+    slide = authoring.repair_slide({"title": "Rhyme", "bullets": ["1. Rhyme links words.", "2. Cat rhymes with hat.", "iv) Clap each beat."],
+                                    "notes": "2. Read the poem aloud. 3. Ask for rhyming pairs."})
+    assert slide["bullets"] == ["Rhyme links words.", "Cat rhymes with hat.", "Clap each beat."]
+    assert authoring.slide_checks(slide, WATER, index=0)["no_repetition"]["passed"]
+    assert authoring.trim_cut_word("3 planets are gas giants.", 80) == "3 planets are gas giants."
+    assert authoring.repair_slide({"title": "T", "bullets": ["3 planets are gas giants."], "notes": "n"})["bullets"] == [
+        "3 planets are gas giants."]
+
+
+def test_plain_short_sentences_are_not_too_easy_for_young_grades_but_are_for_older_ones():
+    easy = ["What is a switch?", "How does it work?", "It can stop the flow."]
+    assert authoring.reading_level(easy, grade_level=8, language="en")["passed"]
+    assert not authoring.reading_level(easy, grade_level=13, language="en")["passed"]
+
+
+def test_the_grammar_keeps_json_syntax_out_of_values_and_ends_a_question_with_a_question_mark():
+    import json
+
+    import xgrammar
+    from xgrammar.testing import _is_grammar_accept_string
+
+    grammar = xgrammar.Grammar.from_json_schema(json.dumps(authoring.QUESTION_SCHEMA), any_whitespace=False)
+    good = {"question": "What is it called when water turns into a gas?", "answer": "Evaporation",
+            "wrong_answers": ["Freezing", "Melting", "Erosion"], "explanation": "Heat turns liquid water into vapour."}
+    assert _is_grammar_accept_string(grammar, json.dumps(good))
+    for field, value in [("wrong_answers", ["][", "Melting", "Erosion"]), ("answer", ".pdf"),
+                         ("question", "The water cycle"), ("explanation", 'It is "vapour" now, not water.')]:
+        assert not _is_grammar_accept_string(grammar, json.dumps({**good, field: value})), field
