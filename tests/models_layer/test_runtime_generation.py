@@ -64,6 +64,17 @@ def test_penalties_keep_a_looping_answer_from_repeating_its_words(builtin):
     assert len(repeated) - len(set(repeated)) < (len(words) - len(set(words))) / 2, (free["text"], penalised["text"])
 
 
+def test_the_penalties_count_a_word_in_any_case_with_or_without_a_leading_space(builtin):
+    engine = load_version(builtin).engine
+    tokenizer = engine.tokenizer
+    forms = engine._word_forms()
+    (yes,) = tokenizer.encode("yes", add_special_tokens=False)
+    assert {tokenizer.convert_ids_to_tokens(token) for token in forms[yes]} >= {"yes", "Yes", "\u0120yes", "\u0120Yes"}
+    assert all(forms[token] == forms[yes] for token in forms[yes])
+    (brace,) = tokenizer.encode("{", add_special_tokens=False)
+    assert forms[brace] == ()  # JSON syntax stays free
+
+
 def test_concurrent_requests_share_decode_steps(builtin):
     model = load_version(builtin)
     steps_before = model.engine.steps
