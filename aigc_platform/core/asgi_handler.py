@@ -94,7 +94,8 @@ class StreamedBody(io.RawIOBase):
             size = len(self._buffer)
         elif len(self._buffer) < size and self._more:
             self._fetch(max(size, READ_BATCH))
-        chunk = bytes(self._buffer[:size])
+        with memoryview(self._buffer) as view:
+            chunk = bytes(view[:size])  # one copy (a bytearray slice would make two)
         del self._buffer[:size]
         return chunk
 

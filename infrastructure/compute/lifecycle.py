@@ -46,7 +46,7 @@ class JobContext:
     Each report reaches the job's live stream at once. The Job row takes progress and log lines at
     most every JOB_WRITE_SECONDS, and whatever is left when the job ends, in the statement that ends
     it: a training loop's steps and a short job's reports cost no database write of their own. A
-    cancel is heard at the next write, or from the lease renewal, whichever comes first."""
+    cancel is heard at the next write, at `check_cancelled`, or from the lease renewal."""
 
     def __init__(self, *, job_id, attempt: int, params: dict, owner_id: int):
         self.job_id = job_id
@@ -78,9 +78,11 @@ class JobContext:
         events.publish(self.job_id, event_type, data)
 
     def check_cancelled(self) -> None:
-        """Stop here if the job was cancelled or taken over (asks the database at most every
-        JOB_WRITE_SECONDS, so a loop may call it at every step)."""
-        self._write_if_due(ask=True)
+        """Stop here if the job was cancelled or taken over. It asks the database each time (a training
+        loop calls it before every step, and stops within a step of a cancel), and writes what is due."""
+        self._write_if_due()
+        if not self.cancel_heard.is_set() and services.job_cancel_requested(job_id=self.job_id):
+            self.cancel_heard.set()
         self._stop_if_asked()
 
     def take_logs(self) -> list[str]:
@@ -95,9 +97,9 @@ class JobContext:
         elif job.cancel_requested:
             self.cancel_heard.set()
 
-    def _write_if_due(self, *, ask: bool = False) -> None:
+    def _write_if_due(self) -> None:
         """When a write is due: the latest progress and the lines since the last write, in one write
-        that also reads whether the job was cancelled; else the lines alone, and (`ask`) that question."""
+        that also reads whether the job was cancelled; else the lines alone."""
         if not self._write_due():
             return
         if self._progress is not None:
@@ -106,8 +108,6 @@ class JobContext:
                                              logs=self.take_logs()))
             return
         services.job_logs_write(job_id=self.job_id, attempt=self.attempt, lines=self.take_logs())
-        if ask and not self.cancel_heard.is_set() and services.job_cancel_requested(job_id=self.job_id):
-            self.cancel_heard.set()
 
     def _write_due(self) -> bool:
         now = time.monotonic()

@@ -13,6 +13,7 @@ import os
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
@@ -230,7 +231,9 @@ class S3Upload(Upload):
 
     def __init__(self, backend: "S3Backend", *, content_type: str):
         self._backend, self._content_type = backend, content_type
-        self._buffer = bytearray()
+        # The part being filled, as the chunks that arrived: joined once when the part is full.
+        self._chunks: deque[bytes | memoryview] = deque()
+        self._filled = 0
         self._key: str | None = None
         self._upload_id: str | None = None
         self._parts: list[Future] = []
@@ -238,13 +241,29 @@ class S3Upload(Upload):
         self._completed = False
 
     def write(self, chunk: bytes) -> None:
-        self._buffer += chunk
+        self._chunks.append(chunk if isinstance(chunk, bytes) else bytes(chunk))  # kept until sent: never a caller's buffer
+        self._filled += len(chunk)
         # Strictly more than a part: a body of exactly one part stays a single PUT.
-        while len(self._buffer) > S3_PART_SIZE:
-            with memoryview(self._buffer) as view:
-                part = bytes(view[:S3_PART_SIZE])  # one copy (a bytearray slice would make two)
-            del self._buffer[:S3_PART_SIZE]
-            self._send_part(part)
+        while self._filled > S3_PART_SIZE:
+            self._send_part(self._take(S3_PART_SIZE))
+
+    def _take(self, size: int) -> bytes:
+        """The first `size` buffered bytes, joined: each byte is copied once on its way into a part (a
+        chunk that crosses the part's end is split by views, not copies)."""
+        taken, needed = [], size
+        while needed:
+            piece = self._chunks.popleft()
+            if len(piece) > needed:
+                view = memoryview(piece)
+                piece, rest = view[:needed], view[needed:]
+                self._chunks.appendleft(rest)
+            taken.append(piece)
+            needed -= len(piece)
+        self._filled -= size
+        return b"".join(taken)
+
+    def _take_buffer(self) -> bytes:
+        return self._take(self._filled)
 
     def _send_part(self, data: bytes) -> None:
         client, bucket = self._backend.client, self._backend.bucket
@@ -279,12 +298,12 @@ class S3Upload(Upload):
             if self._backend.exists(key):
                 return key, False
             with self._backend._errors(f"store {key}"):
-                client.put_object(bucket, key, io.BytesIO(self._buffer), len(self._buffer), content_type=self._content_type)
+                data = self._take_buffer()
+                client.put_object(bucket, key, io.BytesIO(data), len(data), content_type=self._content_type)
             return key, True
         if not self._completed:
-            if self._buffer:
-                self._send_part(bytes(self._buffer))
-                self._buffer.clear()
+            if self._filled:
+                self._send_part(self._take_buffer())
             self._wait_for_parts(below=1)
             parts = [Part(number, part.result()) for number, part in enumerate(self._parts, start=1)]
             with self._backend._errors(f"store {self._key}"):
@@ -293,7 +312,7 @@ class S3Upload(Upload):
         return self._key, True
 
     def discard(self) -> None:
-        self._buffer = bytearray()
+        self._chunks, self._filled = deque(), 0
         if self._pool is None:
             return
         for part in self._parts:
