@@ -64,7 +64,8 @@ def grade_name(grade_level: int) -> str:
 # Every value is text that opens with a letter or digit and holds no JSON brackets, quotes or
 # backslashes: without that, the small model wrote choices such as "][" and "}, {" and titles such as
 # ".pdf" (13 of 160 first tries over bench/applications.py's 20 lessons had such a choice). The
-# pattern carries the length limits too: xgrammar does not apply minLength and maxLength beside it.
+# pattern carries the length limits too: xgrammar ignores minLength and maxLength beside a pattern
+# (with a warning at each compile), so the schema has the pattern alone.
 TEXT_START = r'[^\s{}\[\]"\\.,;:!?()/#*_|<>=+\-]'
 TEXT_BODY = r'[^{}\[\]"\\]'
 QUESTION_END = "[?？]"
@@ -75,7 +76,7 @@ def _string(low_high: tuple[int, int], *, end: str = "") -> dict:
     low, high = low_high
     tail = 1 if end else 0
     body = f"{TEXT_BODY}{{{max(low - 1 - tail, 0)},{high - 1 - tail}}}"
-    return {"type": "string", "minLength": low, "maxLength": high, "pattern": f"^{TEXT_START}{body}{end}$"}
+    return {"type": "string", "pattern": f"^{TEXT_START}{body}{end}$"}
 
 
 def _strings(low_high: tuple[int, int], count: int) -> dict:

@@ -115,6 +115,6 @@ def test_the_grammar_keeps_json_syntax_out_of_values_and_ends_a_question_with_a_
     good = {"question": "What is it called when water turns into a gas?", "answer": "Evaporation",
             "wrong_answers": ["Freezing", "Melting", "Erosion"], "explanation": "Heat turns liquid water into vapour."}
     assert _is_grammar_accept_string(grammar, json.dumps(good))
-    for field, value in [("wrong_answers", ["][", "Melting", "Erosion"]), ("answer", ".pdf"),
+    for field, value in [("wrong_answers", ["][", "Melting", "Erosion"]), ("answer", ".pdf"), ("answer", "A" * 41),
                          ("question", "The water cycle"), ("explanation", 'It is "vapour" now, not water.')]:
         assert not _is_grammar_accept_string(grammar, json.dumps({**good, field: value})), field
