@@ -62,3 +62,17 @@ def test_sign_ins_keys_and_failures_are_audited(creator, client, client_for, pas
         ("api_key_revoked", creator.username), ("token_issued", creator.username),
     ]
     assert AuditEvent.objects.get(action="sign_in").ip == "127.0.0.1"
+
+
+def test_the_limit_counts_a_sliding_window_and_says_how_long_to_wait(creator, limits):
+    from aigc_platform.accounts.throttling import UserRateThrottle
+
+    limits(user="4/minute")
+    request = type("Request", (), {"user": creator})()
+    throttle = UserRateThrottle()
+    assert [throttle.allow_request(request, None) for _ in range(5)] == [True] * 4 + [False]
+    assert 0 < throttle.wait() <= 120
+    # Half of the previous window still counts: 4 there and 2 now make 4 in the sliding minute
+    throttle._previous, throttle._current, throttle._covered = 4, 2, 0.5
+    assert throttle._previous * throttle._covered + throttle._current == 4
+    assert throttle.wait() == pytest.approx(0.25 * 60)
