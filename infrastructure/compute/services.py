@@ -224,8 +224,9 @@ def job_renew_lease(*, job_id, attempt: int) -> Job | None:
     return _update_returning(_owned_by_attempt(job_id, attempt), ("id", "cancel_requested"), heartbeat_at=timezone.now())
 
 
-def _logs_write(job_id, attempt: int, lines: Sequence[str]) -> None:
-    JobLog.objects.bulk_create([JobLog(job_id=job_id, attempt=attempt, line=line) for line in lines])
+def job_logs_write(*, job_id, attempt: int, lines: Sequence[str]) -> None:
+    if lines:
+        JobLog.objects.bulk_create([JobLog(job_id=job_id, attempt=attempt, line=line) for line in lines])
 
 
 def _with_logs(job_id, attempt: int, lines: Sequence[str], write: Callable[[], Any]) -> Any:
@@ -234,7 +235,7 @@ def _with_logs(job_id, attempt: int, lines: Sequence[str], write: Callable[[], A
     if not lines:
         return write()
     with transaction.atomic():
-        _logs_write(job_id, attempt, lines)
+        job_logs_write(job_id=job_id, attempt=attempt, lines=lines)
         return write()
 
 
@@ -248,11 +249,6 @@ def job_progress(*, job_id, attempt: int, progress: float, message: str = "", lo
         fields["message"] = message[:MESSAGE_MAX]
     return _with_logs(job_id, attempt, logs,
                       lambda: _update_returning(_owned_by_attempt(job_id, attempt), ("id", "cancel_requested"), **fields))
-
-
-def job_logs_write(*, job_id, attempt: int, lines: Sequence[str]) -> None:
-    if lines:
-        _logs_write(job_id, attempt, lines)
 
 
 def job_cancel_requested(*, job_id) -> bool:
