@@ -143,9 +143,8 @@ def job_submit(
         max_attempts=settings.JOB_MAX_ATTEMPTS,
         message=message,
     )
-    # Published from the row as created (nothing else can have moved it yet), and before the task
-    # message is sent, so a viewer sees it queued before it runs.
-    _status_event(job.id, job)
+    # No "queued" event: nobody can follow the job's stream before this returns its id, and a stream
+    # opens with a snapshot of the row (api.job_events), so the event would only cost a round trip.
     if job.queue:
         _send(job)
     return job
