@@ -62,6 +62,7 @@ class JobContext:
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Record progress (0..1) and stop here if the job was cancelled or taken over."""
+        self._stop_if_asked()  # an attempt known to be lost or cancelled reports nothing more
         fraction = min(max(float(fraction), 0.0), 1.0)
         events.publish(self.job_id, "progress", {"progress": fraction, "message": message})
         self._progress = (fraction, message)
