@@ -99,6 +99,14 @@ SLIDE_SCHEMA = _object({"title": _string(TITLE_CHARS), "bullets": _strings(BULLE
                         "notes": _string(NOTES_CHARS)})
 
 
+# A title that is only a number ("Slide 2", "Part 3") names nothing its slide teaches.
+NUMBER_TITLE = re.compile(r"(?:slide|part|section|lesson|topic|title)?\s*\d+", re.IGNORECASE)
+
+
+def names_content(title: str) -> bool:
+    return not NUMBER_TITLE.fullmatch(title.strip(" .:"))
+
+
 def slide_body_schema(title: str) -> dict:
     """A slide whose title the outline already holds: the answer opens with that title, fixed by the
     grammar, and the generator writes the body after it. Written in the answer, the title's words

@@ -169,9 +169,10 @@ def outline_write(*, version, brief: Brief, seed: int, ctx=None) -> dict[str, An
 
 def slide_write(*, version, brief: Brief, index: int, titles: list[str], keep_title: bool, seed: int, ctx=None) -> dict[str, Any]:
     """Slide `index`: its body under the outline's title (`keep_title`), or the whole slide anew. A
-    slide that missed its objective under the outline's title gets a title of its own from its next
-    try on: the title may be what led it away ("Understanding Recycling" over "Sort waste into groups")."""
-    under_outline = [keep_title]
+    slide whose outline title is only a number ("Slide 2") writes its own title, and so does, from its
+    next try on, a slide that missed its objective under the outline's title: the title may be what led
+    it away ("Understanding Recycling" over "Sort waste into groups")."""
+    under_outline = [keep_title and authoring.names_content(titles[index])]
 
     def revise(checks: dict[str, dict]) -> None:
         if not checks.get("objective_covered", {"passed": True})["passed"]:

@@ -118,3 +118,8 @@ def test_the_grammar_keeps_json_syntax_out_of_values_and_ends_a_question_with_a_
     for field, value in [("wrong_answers", ["][", "Melting", "Erosion"]), ("answer", ".pdf"), ("answer", "A" * 41),
                          ("question", "The water cycle"), ("explanation", 'It is "vapour" now, not water.')]:
         assert not _is_grammar_accept_string(grammar, json.dumps({**good, field: value})), field
+
+
+def test_a_title_that_is_only_a_number_names_nothing():
+    assert not any(authoring.names_content(title) for title in ["Slide 2", "part 3:", "  Section 10.", "4"])
+    assert all(authoring.names_content(title) for title in ["Slide 2: Series circuits", "3 states of water", "Rain"])
