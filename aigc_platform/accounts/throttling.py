@@ -60,6 +60,7 @@ class _SettingsRateThrottle(SimpleRateThrottle):
         later = (self._current - self.num_requests + 1) / self._current if self._current > self.num_requests - 1 else 0.0
         return (self._covered + later) * self.duration
 
+
 class UserRateThrottle(_SettingsRateThrottle):
     """Requests per minute of one user, whatever credential they use."""
 

@@ -217,10 +217,15 @@ def _owned_by_attempt(job_id, attempt: int):
     return Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, attempt=attempt)
 
 
+def _owned_update(job_id, attempt: int, **fields) -> Job | None:
+    """Update the attempt's running job; the job with its `cancel_requested` as the same statement read
+    it (so the attempt hears a cancel without another query), or None when it no longer owns the job."""
+    return _update_returning(_owned_by_attempt(job_id, attempt), ("id", "cancel_requested"), **fields)
+
+
 def job_renew_lease(*, job_id, attempt: int) -> Job | None:
-    """Extend the attempt's lease; the job with its `cancel_requested`, or None when this attempt no
-    longer owns it."""
-    return _update_returning(_owned_by_attempt(job_id, attempt), ("id", "cancel_requested"), heartbeat_at=timezone.now())
+    """Extend the attempt's lease (see `_owned_update` for what it returns)."""
+    return _owned_update(job_id, attempt, heartbeat_at=timezone.now())
 
 
 def job_logs_write(*, job_id, attempt: int, lines: Sequence[str]) -> None:
@@ -239,15 +244,12 @@ def _with_logs(job_id, attempt: int, lines: Sequence[str], write: Callable[[], A
 
 
 def job_progress(*, job_id, attempt: int, progress: float, message: str = "", logs: Sequence[str] = ()) -> Job | None:
-    """Record progress and the log lines written since the last record; the job with its
-    `cancel_requested` as the same statement read it (so a job that reports progress hears a cancel
-    without another query), or None when this attempt no longer owns the job. The live events of both
-    are the caller's (JobContext publishes each report at once)."""
+    """Record progress and the log lines written since the last record (see `_owned_update` for what
+    it returns). The live events of both are the caller's (JobContext publishes each report at once)."""
     fields: dict[str, Any] = {"progress": min(max(float(progress), 0.0), 1.0), "heartbeat_at": timezone.now()}
     if message:
         fields["message"] = message[:MESSAGE_MAX]
-    return _with_logs(job_id, attempt, logs,
-                      lambda: _update_returning(_owned_by_attempt(job_id, attempt), ("id", "cancel_requested"), **fields))
+    return _with_logs(job_id, attempt, logs, lambda: _owned_update(job_id, attempt, **fields))
 
 
 def job_cancel_requested(*, job_id) -> bool:

@@ -262,9 +262,6 @@ class S3Upload(Upload):
         self._filled -= size
         return b"".join(taken)
 
-    def _take_buffer(self) -> bytes:
-        return self._take(self._filled)
-
     def _send_part(self, data: bytes) -> None:
         client, bucket = self._backend.client, self._backend.bucket
         if self._upload_id is None:
@@ -298,12 +295,12 @@ class S3Upload(Upload):
             if self._backend.exists(key):
                 return key, False
             with self._backend._errors(f"store {key}"):
-                data = self._take_buffer()
+                data = self._take(self._filled)
                 client.put_object(bucket, key, io.BytesIO(data), len(data), content_type=self._content_type)
             return key, True
         if not self._completed:
             if self._filled:
-                self._send_part(self._take_buffer())
+                self._send_part(self._take(self._filled))
             self._wait_for_parts(below=1)
             parts = [Part(number, part.result()) for number, part in enumerate(self._parts, start=1)]
             with self._backend._errors(f"store {self._key}"):
