@@ -4,22 +4,21 @@ message can never move a job that another attempt owns or that has already ended
 import json
 import logging
 from datetime import timedelta
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import redis
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
-from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from aigc_platform.celery import app
 from aigc_platform.core.errors import ApplicationError, Conflict
-from infrastructure.compute import broker, events, selectors
+from infrastructure.compute import broker, events, selectors, statements
 from infrastructure.compute.kinds import job_kind
-from infrastructure.compute.models import Job, JobLog, JobStatus, Worker, WorkerStatus
+from infrastructure.compute.models import Job, JobStatus, Worker, WorkerStatus
 
 logger = logging.getLogger(__name__)
 
@@ -46,28 +45,6 @@ def _status_event(job_id, row: Job | None = None) -> None:
             events.publish(job_id, "status", state)
 
     transaction.on_commit(publish)
-
-
-def _update_returning(jobs, returning: tuple[str, ...], **fields) -> Job | None:
-    """`jobs.update(**fields)` for at most one job, in one round trip that also reads back the
-    `returning` fields of the updated row (UPDATE … RETURNING, in PostgreSQL and SQLite alike): a Job
-    whose other fields load when first used, or None when no row matched. The ORM still writes the
-    statement, so values and expressions are adapted as `update()` adapts them."""
-    query = jobs.query.chain(UpdateQuery)
-    query.add_update_values(fields)
-    compiler = query.get_compiler(jobs.db)
-    sql, params = compiler.as_sql()
-    columns = [field for field in Job._meta.concrete_fields if field.attname in returning]
-    quote = compiler.connection.ops.quote_name
-    with compiler.connection.cursor() as cursor:
-        cursor.execute(f"{sql} RETURNING {', '.join(quote(field.column) for field in columns)}", params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    # The converters a SELECT of these columns applies (JSON text, SQLite's UUIDs and booleans).
-    converters = compiler.get_converters([field.get_col(Job._meta.db_table) for field in columns])
-    values = next(compiler.apply_converters([row], converters)) if converters else row
-    return Job.from_db(jobs.db, [field.attname for field in columns], values)
 
 
 def _route(*, gpus: int, min_gpu_memory_mb: int) -> tuple[str, str]:
@@ -133,7 +110,7 @@ def job_submit(
     message = "Waiting for a worker."
     if gpus or min_gpu_memory_mb:
         queue, message = _route(gpus=gpus, min_gpu_memory_mb=min_gpu_memory_mb)
-    job = Job.objects.create(
+    job = statements.job_insert(Job(
         owner=owner,
         kind=kind,
         params=params,
@@ -142,7 +119,7 @@ def job_submit(
         min_gpu_memory_mb=min_gpu_memory_mb,
         max_attempts=settings.JOB_MAX_ATTEMPTS,
         message=message,
-    )
+    ))
     # No "queued" event: nobody can follow the job's stream before this returns its id, and a stream
     # opens with a snapshot of the row (api.job_events), so the event would only cost a round trip.
     if job.queue:
@@ -198,29 +175,20 @@ def job_retry(*, job: Job) -> Job:
 def job_claim(*, job_id, worker: str) -> Job | None:
     """queued → running for one attempt; None when the job is not queued (taken, ended, cancelled)."""
     now = timezone.now()
-    job = _update_returning(
-        Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, attempt__lt=F("max_attempts")),
-        CLAIMED_FIELDS,
-        status=JobStatus.RUNNING,
-        attempt=F("attempt") + 1,
-        worker=worker,
-        started_at=now,
-        heartbeat_at=now,
-        message="Running.",
+    job = statements.job_update(
+        job_id, rows=statements.CLAIMABLE, returning=CLAIMED_FIELDS,
+        values={"status": JobStatus.RUNNING, "worker": worker, "started_at": now, "heartbeat_at": now, "message": "Running."},
     )
     if job is not None:
         _status_event(job_id, job)
     return job
 
 
-def _owned_by_attempt(job_id, attempt: int):
-    return Job.objects.filter(pk=job_id, status=JobStatus.RUNNING, attempt=attempt)
-
-
-def _owned_update(job_id, attempt: int, **fields) -> Job | None:
+def _owned_update(job_id, attempt: int, logs: Sequence[str] = (), **values) -> Job | None:
     """Update the attempt's running job; the job with its `cancel_requested` as the same statement read
     it (so the attempt hears a cancel without another query), or None when it no longer owns the job."""
-    return _update_returning(_owned_by_attempt(job_id, attempt), ("id", "cancel_requested"), **fields)
+    return statements.job_update(job_id, rows=statements.OWNED, attempt=attempt, values=values, logs=logs,
+                                 returning=("id", "cancel_requested"))
 
 
 def job_renew_lease(*, job_id, attempt: int) -> Job | None:
@@ -230,17 +198,7 @@ def job_renew_lease(*, job_id, attempt: int) -> Job | None:
 
 def job_logs_write(*, job_id, attempt: int, lines: Sequence[str]) -> None:
     if lines:
-        JobLog.objects.bulk_create([JobLog(job_id=job_id, attempt=attempt, line=line) for line in lines])
-
-
-def _with_logs(job_id, attempt: int, lines: Sequence[str], write: Callable[[], Any]) -> Any:
-    """`write()` and the log lines in one transaction (none when there are no lines: one statement
-    needs no BEGIN and COMMIT)."""
-    if not lines:
-        return write()
-    with transaction.atomic():
-        job_logs_write(job_id=job_id, attempt=attempt, lines=lines)
-        return write()
+        statements.logs_insert(job_id=job_id, attempt=attempt, lines=lines)
 
 
 def job_progress(*, job_id, attempt: int, progress: float, message: str = "", logs: Sequence[str] = ()) -> Job | None:
@@ -249,7 +207,7 @@ def job_progress(*, job_id, attempt: int, progress: float, message: str = "", lo
     fields: dict[str, Any] = {"progress": min(max(float(progress), 0.0), 1.0), "heartbeat_at": timezone.now()}
     if message:
         fields["message"] = message[:MESSAGE_MAX]
-    return _with_logs(job_id, attempt, logs, lambda: _owned_update(job_id, attempt, **fields))
+    return _owned_update(job_id, attempt, logs, **fields)
 
 
 def job_cancel_requested(*, job_id) -> bool:
@@ -258,8 +216,8 @@ def job_cancel_requested(*, job_id) -> bool:
 
 def _finish(job_id, attempt: int, status: str, *, logs: Sequence[str] = (), **fields) -> bool:
     """End the attempt's job, with the log lines it wrote since its last record."""
-    job = _with_logs(job_id, attempt, logs, lambda: _update_returning(
-        _owned_by_attempt(job_id, attempt), ("id", *STATUS_EVENT_FIELDS), status=status, finished_at=timezone.now(), **fields))
+    job = statements.job_update(job_id, rows=statements.OWNED, attempt=attempt, logs=logs, returning=("id", *STATUS_EVENT_FIELDS),
+                                values={"status": status, "finished_at": timezone.now(), **fields})
     if job is not None:
         _status_event(job_id, job)
     else:

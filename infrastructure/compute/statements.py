@@ -1,0 +1,136 @@
+"""A job's own statements (its insert, claim, lease, progress, end and log lines) as SQL written once.
+
+Every job runs these, and a one-step job is little else: building each through a QuerySet and its
+compiler cost a worker more CPU than the database spent running it (bench/api.py's job throughput).
+They are the conditional updates the ORM wrote before. Values are adapted by the model's own
+fields, rows come back through the ORM's converters, and the SQL reads the same on PostgreSQL and
+on the embedded SQLite; where PostgreSQL can do in one statement what SQLite needs a transaction
+for (an end and its log lines), each gets its own.
+"""
+from functools import cache
+from typing import Any, Sequence
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from infrastructure.compute.models import Job, JobLog, JobStatus
+
+_FIELDS = {field.attname: field for field in Job._meta.concrete_fields}
+
+
+def _name(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@cache
+def _insert_sql(vendor: str) -> str:
+    columns = ", ".join(_name(field.column) for field in _FIELDS.values())
+    return f"INSERT INTO {_name(Job._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(_FIELDS))})"
+
+
+def job_insert(job: Job) -> Job:
+    """INSERT the new, unsaved `job` (its id is a UUID made here, so nothing needs reading back)."""
+    values = [field.get_db_prep_save(field.pre_save(job, add=True), connection) for field in _FIELDS.values()]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(connection.vendor), values)
+    job._state.adding, job._state.db = False, connection.alias
+    return job
+
+
+# Which rows a statement may change: the conditions that make every state change conditional.
+CLAIMABLE = "claimable"  # queued, with attempts left
+OWNED = "owned"  # running under the given attempt
+
+
+@cache
+def _where_sql(vendor: str, rows: str) -> str:
+    status, attempt = _name("status"), _name("attempt")
+    if rows == CLAIMABLE:
+        return f"{_name('id')} = %s AND {status} = '{JobStatus.QUEUED}' AND {attempt} < {_name('max_attempts')}"
+    return f"{_name('id')} = %s AND {status} = '{JobStatus.RUNNING}' AND {attempt} = %s"
+
+
+@cache
+def _update_sql(vendor: str, rows: str, columns: tuple[str, ...], returning: tuple[str, ...], with_logs: bool) -> str:
+    assignments = [f"{_name(_FIELDS[column].column)} = %s" for column in columns]
+    if rows == CLAIMABLE:
+        assignments.append(f"{_name('attempt')} = {_name('attempt')} + 1")
+    update = (f"UPDATE {_name(Job._meta.db_table)} SET {', '.join(assignments)} WHERE {_where_sql(vendor, rows)} "
+              f"RETURNING {', '.join(_name(_FIELDS[column].column) for column in returning)}")
+    if not with_logs:
+        return update
+    # PostgreSQL only: the lines go in with the update, in the same statement (and transaction).
+    return f"WITH {_name('lines')} AS ({_logs_insert_sql(vendor, array=True)}) {update}"
+
+
+@cache
+def _logs_insert_sql(vendor: str, *, array: bool = False) -> str:
+    table = JobLog._meta.db_table
+    columns = ", ".join(_name(JobLog._meta.get_field(name).column) for name in ("job", "attempt", "created_at", "line"))
+    if array:
+        return f"INSERT INTO {_name(table)} ({columns}) SELECT %s, %s, %s, unnest(%s::text[])"
+    return f"INSERT INTO {_name(table)} ({columns}) VALUES (%s, %s, %s, %s)"
+
+
+@cache
+def _converters(vendor: str, columns: tuple[str, ...]) -> list[tuple[list, Any]]:
+    """For each returned column, what a SELECT of it applies (JSON text, SQLite's UUIDs and booleans)."""
+    converted = []
+    for column in columns:
+        expression = _FIELDS[column].get_col(Job._meta.db_table)
+        converted.append((connection.ops.get_db_converters(expression) + expression.get_db_converters(connection), expression))
+    return converted
+
+
+@cache
+def _in_model_order(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """Model.from_db takes the loaded fields in the order the model declares them."""
+    return tuple(column for column in _FIELDS if column in columns)
+
+
+def _job_from_row(row: tuple, returning: tuple[str, ...]) -> Job:
+    values = []
+    for value, (converters, expression) in zip(row, _converters(connection.vendor, returning)):
+        for convert in converters:
+            value = convert(value, expression, connection)
+        values.append(value)
+    return Job.from_db(connection.alias, list(returning), values)
+
+
+def job_update(job_id, *, rows: str, attempt: int | None = None, values: dict[str, Any], returning: tuple[str, ...],
+               logs: Sequence[str] = ()) -> Job | None:
+    """Set `values` on the job if it is one of `rows` (CLAIMABLE, or OWNED by `attempt`; a claim also
+    counts the attempt up), and write the attempt's log `lines` with it. Returns a Job holding the
+    `returning` fields as the statement left them (the others load when first used), or None when the
+    job was not one of `rows`: then the lines are written all the same, since the attempt wrote them."""
+    columns, returning = tuple(values), _in_model_order(returning)
+    params = [_FIELDS[column].get_db_prep_save(value, connection) for column, value in values.items()]
+    params.append(_FIELDS["id"].get_db_prep_value(job_id, connection))
+    if rows == OWNED:
+        params.append(attempt)
+    with_logs = bool(logs) and connection.vendor == "postgresql"
+    if with_logs:
+        params = [*_log_params(job_id, attempt, None), list(logs), *params]
+    sql = _update_sql(connection.vendor, rows, columns, returning, with_logs)
+    if logs and not with_logs:
+        with transaction.atomic():
+            logs_insert(job_id=job_id, attempt=attempt, lines=logs)
+            return job_update(job_id, rows=rows, attempt=attempt, values=values, returning=returning)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return None if row is None else _job_from_row(row, returning)
+
+
+def _log_params(job_id, attempt: int, line: str | None) -> list:
+    created = JobLog._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
+    params = [_FIELDS["id"].get_db_prep_value(job_id, connection), attempt, created]
+    return params if line is None else [*params, line]
+
+
+def logs_insert(*, job_id, attempt: int, lines: Sequence[str]) -> None:
+    with connection.cursor() as cursor:
+        if len(lines) == 1:
+            cursor.execute(_logs_insert_sql(connection.vendor), _log_params(job_id, attempt, lines[0]))
+        else:
+            cursor.executemany(_logs_insert_sql(connection.vendor), [_log_params(job_id, attempt, line) for line in lines])
