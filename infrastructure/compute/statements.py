@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any, Sequence
 
 from django.db import connection, transaction
+from django.db.backends.postgresql.base import ServerBindingCursor
 from django.utils import timezone
 
 from infrastructure.compute.models import Job, JobLog, JobStatus
@@ -28,11 +29,23 @@ def _insert_sql(vendor: str) -> str:
     return f"INSERT INTO {_name(Job._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(_FIELDS))})"
 
 
+def _run(sql: str, params: list) -> tuple | None:
+    """Run one of these statements; the row it returns, if any. On PostgreSQL it runs prepared, with its
+    values bound on the server: planned once per connection rather than at each of its many runs, and
+    its values sent as they are rather than written into the SQL text. (Django binds on the client
+    and prepares nothing, to keep connection poolers working; these statements need neither.)"""
+    with connection.cursor() as cursor:  # the connection as Django hands it out: checked, in the caller's transaction
+        if connection.vendor != "postgresql":
+            cursor.execute(sql, params)
+            return cursor.fetchone() if cursor.description else None
+        with connection.wrap_database_errors, ServerBindingCursor(connection.connection) as bound:
+            bound.execute(sql, params, prepare=True)
+            return bound.fetchone() if bound.description else None
+
+
 def job_insert(job: Job) -> Job:
     """INSERT the new, unsaved `job` (its id is a UUID made here, so nothing needs reading back)."""
-    values = [field.get_db_prep_save(field.pre_save(job, add=True), connection) for field in _FIELDS.values()]
-    with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(connection.vendor), values)
+    _run(_insert_sql(connection.vendor), [field.get_db_prep_save(field.pre_save(job, add=True), connection) for field in _FIELDS.values()])
     job._state.adding, job._state.db = False, connection.alias
     return job
 
@@ -116,9 +129,7 @@ def job_update(job_id, *, rows: str, attempt: int | None = None, values: dict[st
         with transaction.atomic():
             logs_insert(job_id=job_id, attempt=attempt, lines=logs)
             return job_update(job_id, rows=rows, attempt=attempt, values=values, returning=returning)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = _run(sql, params)
     return None if row is None else _job_from_row(row, returning)
 
 
@@ -129,8 +140,8 @@ def _log_params(job_id, attempt: int, line: str | None) -> list:
 
 
 def logs_insert(*, job_id, attempt: int, lines: Sequence[str]) -> None:
+    if len(lines) == 1:
+        _run(_logs_insert_sql(connection.vendor), _log_params(job_id, attempt, lines[0]))
+        return
     with connection.cursor() as cursor:
-        if len(lines) == 1:
-            cursor.execute(_logs_insert_sql(connection.vendor), _log_params(job_id, attempt, lines[0]))
-        else:
-            cursor.executemany(_logs_insert_sql(connection.vendor), [_log_params(job_id, attempt, line) for line in lines])
+        cursor.executemany(_logs_insert_sql(connection.vendor), [_log_params(job_id, attempt, line) for line in lines])
