@@ -244,9 +244,12 @@ JOB_HEARTBEAT_SECONDS = env.float("AIGC_JOB_HEARTBEAT_SECONDS", default=2.0)
 JOB_LEASE_SECONDS = env.float("AIGC_JOB_LEASE_SECONDS", default=20.0)
 JOB_MAX_ATTEMPTS = env.int("AIGC_JOB_MAX_ATTEMPTS", default=3)
 JOB_SOFT_TIME_LIMIT = env.int("AIGC_JOB_SOFT_TIME_LIMIT", default=6 * 3600)
-# A running job's progress reports and log lines reach its live stream at once and its Job row at most
-# every JOB_WRITE_SECONDS (and at its end): a training step or a short job costs no database write.
+# A running job's progress reports and log lines reach its Job row at most every JOB_WRITE_SECONDS (and
+# at its end): a training step or a short job costs no database write. Its live events (reports, tokens)
+# reach its stream together, at most JOB_EVENTS_BATCH_SECONDS after they were made: a burst of events,
+# such as a fast GPU's tokens, costs one Redis round trip per batch instead of one per event.
 JOB_WRITE_SECONDS = env.float("AIGC_JOB_WRITE_SECONDS", default=0.5)
+JOB_EVENTS_BATCH_SECONDS = env.float("AIGC_JOB_EVENTS_BATCH_SECONDS", default=0.05)
 # Workers: each heart-beats every WORKER_HEARTBEAT_SECONDS; one silent for WORKER_OFFLINE_SECONDS is offline.
 WORKER_HEARTBEAT_SECONDS = env.float("AIGC_WORKER_HEARTBEAT_SECONDS", default=5.0)
 WORKER_OFFLINE_SECONDS = env.float("AIGC_WORKER_OFFLINE_SECONDS", default=30.0)

@@ -6,7 +6,7 @@ because its live view could not be updated.
 """
 import json
 import logging
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 import redis
 import redis.asyncio as aredis
@@ -25,14 +25,22 @@ def stream_key(job_id) -> str:
 
 
 def publish(job_id, event_type: str, data: dict[str, Any]) -> None:
+    publish_many(job_id, [(event_type, data)])
+
+
+def publish_many(job_id, batch: Sequence[tuple[str, dict[str, Any]]]) -> None:
+    """Add (type, data) events to the job's stream, in order, in one round trip."""
+    if not batch:
+        return
     key = stream_key(job_id)
     try:
         pipe = redis_client().pipeline(transaction=False)
-        pipe.xadd(key, {"type": event_type, "data": json.dumps(data, default=str)}, maxlen=STREAM_MAX_EVENTS, approximate=True)
+        for event_type, data in batch:
+            pipe.xadd(key, {"type": event_type, "data": json.dumps(data, default=str)}, maxlen=STREAM_MAX_EVENTS, approximate=True)
         pipe.expire(key, settings.JOB_EVENTS_TTL_SECONDS)
         pipe.execute()
     except redis.RedisError as error:
-        logger.warning("Could not publish %s event of job %s: %s", event_type, job_id, error)
+        logger.warning("Could not publish %s events of job %s (the first of type %s): %s", len(batch), job_id, batch[0][0], error)
 
 
 def discard(job_id) -> None:

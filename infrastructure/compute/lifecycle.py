@@ -43,10 +43,13 @@ class JobLost(Exception):
 class JobContext:
     """What a running job's code sees: its params, and ways to report progress, logs and events.
 
-    Each report reaches the job's live stream at once. The Job row takes progress and log lines at
-    most every JOB_WRITE_SECONDS, and whatever is left when the job ends, in the statement that ends
-    it: a training loop's steps and a short job's reports cost no database write of their own. A
-    cancel is heard at the next write, at `check_cancelled`, or from the lease renewal."""
+    Each report and event reaches the job's live stream at most JOB_EVENTS_BATCH_SECONDS after it was
+    made: one that follows the last publish by less waits, and goes with the next one due or with the
+    lease thread's next pass (_Leases). The Job row takes progress and log lines at most every
+    JOB_WRITE_SECONDS. Whatever is left of both when the job ends goes with its end: the statement
+    that ends it and its status event. So a training loop's steps and a short job's reports cost no
+    database write of their own, and a burst of tokens one Redis round trip. A cancel is heard at the
+    next write, at `check_cancelled`, or from the lease renewal."""
 
     def __init__(self, *, job_id, attempt: int, params: dict, owner_id: int):
         self.job_id = job_id
@@ -59,24 +62,50 @@ class JobContext:
         self._logs: list[str] = []
         self._progress: tuple[float, str] | None = None  # reported, not yet written
         self._written_at = time.monotonic()  # the claim
+        self._unpublished: list[tuple[str, dict[str, Any]]] = []
+        self._published_at = time.monotonic()  # the claim's status event
+        self._publishing = threading.Lock()  # the job's thread and the lease thread both publish
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Record progress (0..1) and stop here if the job was cancelled or taken over."""
         self._stop_if_asked()  # an attempt known to be lost or cancelled reports nothing more
         fraction = min(max(float(fraction), 0.0), 1.0)
-        events.publish(self.job_id, "progress", {"progress": fraction, "message": message})
+        self.emit("progress", {"progress": fraction, "message": message})
         self._progress = (fraction, message)
         self._write_if_due()
         self._stop_if_asked()
 
     def log(self, line: str) -> None:
-        events.publish(self.job_id, "log", {"line": line, "attempt": self.attempt})
+        self.emit("log", {"line": line, "attempt": self.attempt})
         self._logs.append(line)
         self._write_if_due()
 
     def emit(self, event_type: str, data: dict[str, Any]) -> None:
         """A live event for the job's stream only (tokens, samples, metrics)."""
-        events.publish(self.job_id, event_type, data)
+        with self._publishing:
+            self._unpublished.append((event_type, data))
+            if time.monotonic() - self._published_at >= settings.JOB_EVENTS_BATCH_SECONDS:
+                self._publish()
+                return
+        _leases.publish_soon()
+
+    def publish_due(self) -> None:
+        """Publish the events left waiting, in one round trip."""
+        with self._publishing:
+            self._publish()
+
+    def take_unpublished(self) -> list[tuple[str, dict[str, Any]]]:
+        """The events left waiting, which the caller publishes (the end does, before its status event)."""
+        with self._publishing:
+            batch, self._unpublished = self._unpublished, []
+        return batch
+
+    def _publish(self) -> None:
+        # Under self._publishing to the end of the round trip, so that batches reach the stream in order.
+        if self._unpublished:
+            events.publish_many(self.job_id, self._unpublished)
+            self._unpublished = []
+            self._published_at = time.monotonic()
 
     def check_cancelled(self) -> None:
         """Stop here if the job was cancelled or taken over. It asks the database each time (a training
@@ -126,13 +155,15 @@ class JobContext:
 
 class _Leases:
     """Renews the leases of the jobs this process runs, from one thread, and tells a job when another
-    attempt took it over or its owner asked to cancel it. (A thread per job cost a short job more
-    than its own queries.)"""
+    attempt took it over or its owner asked to cancel it. The same thread publishes the events a job
+    made and left waiting (JobContext.emit). (A thread per job cost a short job more than its own
+    queries.)"""
 
     def __init__(self) -> None:
         self._running: dict[tuple[Any, int], JobContext] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._events_waiting = threading.Event()
 
     def hold(self, ctx: JobContext) -> None:
         with self._lock:
@@ -146,24 +177,40 @@ class _Leases:
         with self._lock:
             self._running.pop((ctx.job_id, ctx.attempt), None)
 
+    def publish_soon(self) -> None:
+        """A job left events waiting: publish them within JOB_EVENTS_BATCH_SECONDS."""
+        self._events_waiting.set()
+
     def _renew_forever(self) -> None:
+        renew_at = time.monotonic() + settings.JOB_HEARTBEAT_SECONDS
         while True:
-            time.sleep(settings.JOB_HEARTBEAT_SECONDS)
-            with self._lock:
-                running = list(self._running.values())
-            try:
-                if not running:
-                    connection.close()  # an idle worker holds no connection for this thread
-                    continue
-                # As before a task: a connection that broke or grew old is replaced, not used again.
-                close_old_connections()
+            if self._events_waiting.wait(timeout=max(renew_at - time.monotonic(), 0.0)):
+                time.sleep(settings.JOB_EVENTS_BATCH_SECONDS)  # the batch's window, from its first waiting event
+                self._events_waiting.clear()
+                with self._lock:
+                    running = list(self._running.values())
                 for ctx in running:
-                    ctx.heard(services.job_renew_lease(job_id=ctx.job_id, attempt=ctx.attempt))
-                    if ctx.lost.is_set():
-                        self.release(ctx)
-            except DatabaseError as error:
-                # The next tick tries again, on a new connection; the lease outlasts a few misses.
-                logger.warning("Lease renewal failed: %s", error)
+                    ctx.publish_due()
+            if time.monotonic() >= renew_at:
+                renew_at = time.monotonic() + settings.JOB_HEARTBEAT_SECONDS
+                self._renew()
+
+    def _renew(self) -> None:
+        with self._lock:
+            running = list(self._running.values())
+        try:
+            if not running:
+                connection.close()  # an idle worker holds no connection for this thread
+                return
+            # As before a task: a connection that broke or grew old is replaced, not used again.
+            close_old_connections()
+            for ctx in running:
+                ctx.heard(services.job_renew_lease(job_id=ctx.job_id, attempt=ctx.attempt))
+                if ctx.lost.is_set():
+                    self.release(ctx)
+        except DatabaseError as error:
+            # The next tick tries again, on a new connection; the lease outlasts a few misses.
+            logger.warning("Lease renewal failed: %s", error)
 
 
 _leases = _Leases()
@@ -195,18 +242,19 @@ class JobTask(DjangoTask):
         except JobLost:
             logger.warning("Job %s attempt %s lost its lease; another attempt owns it.", job.id, job.attempt)
             services.job_logs_write(lines=ctx.take_logs(), **ending)
+            ctx.publish_due()
         except JobCancelled:
-            services.job_mark_cancelled(logs=ctx.take_logs(), **ending)
+            services.job_mark_cancelled(logs=ctx.take_logs(), unpublished=ctx.take_unpublished(), **ending)
         except SoftTimeLimitExceeded:
-            services.job_fail(error="The job ran past its time limit.", logs=ctx.take_logs(), **ending)
+            services.job_fail(error="The job ran past its time limit.", logs=ctx.take_logs(), unpublished=ctx.take_unpublished(), **ending)
         except ApplicationError as error:
-            services.job_fail(error=error.message, logs=ctx.take_logs(), **ending)
+            services.job_fail(error=error.message, logs=ctx.take_logs(), unpublished=ctx.take_unpublished(), **ending)
         except Exception as error:
             logger.exception("Job %s failed", job.id)
             detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-            services.job_fail(error=detail, logs=ctx.take_logs(), **ending)
+            services.job_fail(error=detail, logs=ctx.take_logs(), unpublished=ctx.take_unpublished(), **ending)
         else:
-            services.job_succeed(result=result, logs=ctx.take_logs(), **ending)
+            services.job_succeed(result=result, logs=ctx.take_logs(), unpublished=ctx.take_unpublished(), **ending)
         finally:
             _leases.release(ctx)
         return None

@@ -32,17 +32,17 @@ STATUS_EVENT_FIELDS = ("status", "progress", "message", "error", "attempt", "wor
 CLAIMED_FIELDS = ("id", "owner_id", "params", *STATUS_EVENT_FIELDS)
 
 
-def _status_event(job_id, row: Job | None = None) -> None:
+def _status_event(job_id, row: Job | None = None, *, after: Sequence[tuple[str, dict]] = ()) -> None:
     """After commit, tell live viewers the job's new state: as `row` holds it by then, where the caller
-    has the row as it wrote it, else as the database has it (one query more)."""
+    has the row as it wrote it, else as the database has it (one query more). Events the job made
+    and had not yet published (`after`) go first, in the same round trip."""
 
     def publish() -> None:
         if row is not None:
             state = {field: getattr(row, field) for field in STATUS_EVENT_FIELDS}
         else:
             state = Job.objects.filter(pk=job_id).values(*STATUS_EVENT_FIELDS).first()
-        if state:
-            events.publish(job_id, "status", state)
+        events.publish_many(job_id, [*after, *([("status", state)] if state else [])])
 
     transaction.on_commit(publish)
 
@@ -214,28 +214,30 @@ def job_cancel_requested(*, job_id) -> bool:
     return Job.objects.filter(pk=job_id, cancel_requested=True).exists()
 
 
-def _finish(job_id, attempt: int, status: str, *, logs: Sequence[str] = (), **fields) -> bool:
-    """End the attempt's job, with the log lines it wrote since its last record."""
+def _finish(job_id, attempt: int, status: str, *, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = (), **fields) -> bool:
+    """End the attempt's job, with the log lines it wrote since its last record and, before its status
+    event, the live events it had not yet published."""
     job = statements.job_update(job_id, rows=statements.OWNED, attempt=attempt, logs=logs, returning=("id", *STATUS_EVENT_FIELDS),
                                 values={"status": status, "finished_at": timezone.now(), **fields})
     if job is not None:
-        _status_event(job_id, job)
+        _status_event(job_id, job, after=unpublished)
     else:
         logger.warning("Job %s attempt %s could not be marked %s: it no longer owns the job.", job_id, attempt, status)
+        events.publish_many(job_id, unpublished)
     return job is not None
 
 
-def job_succeed(*, job_id, attempt: int, result: Any, logs: Sequence[str] = ()) -> bool:
-    return _finish(job_id, attempt, JobStatus.SUCCEEDED, logs=logs, progress=1.0, result=result, message="Done.")
+def job_succeed(*, job_id, attempt: int, result: Any, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = ()) -> bool:
+    return _finish(job_id, attempt, JobStatus.SUCCEEDED, logs=logs, unpublished=unpublished, progress=1.0, result=result, message="Done.")
 
 
-def job_fail(*, job_id, attempt: int, error: str, logs: Sequence[str] = ()) -> bool:
-    return _finish(job_id, attempt, JobStatus.FAILED, logs=logs, error=error,
+def job_fail(*, job_id, attempt: int, error: str, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = ()) -> bool:
+    return _finish(job_id, attempt, JobStatus.FAILED, logs=logs, unpublished=unpublished, error=error,
                    message=error.splitlines()[0][:MESSAGE_MAX] if error else "Failed.")
 
 
-def job_mark_cancelled(*, job_id, attempt: int, logs: Sequence[str] = ()) -> bool:
-    return _finish(job_id, attempt, JobStatus.CANCELLED, logs=logs, message="Cancelled.")
+def job_mark_cancelled(*, job_id, attempt: int, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = ()) -> bool:
+    return _finish(job_id, attempt, JobStatus.CANCELLED, logs=logs, unpublished=unpublished, message="Cancelled.")
 
 
 def _job_recover(job: Job, *, still_owned, reason: str) -> str | None:

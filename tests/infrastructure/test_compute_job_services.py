@@ -1,4 +1,5 @@
 """The Job state machine, through its services and the jobs API (no worker involved)."""
+import json
 import time
 from datetime import timedelta
 
@@ -6,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from aigc_platform.core.errors import Conflict
-from infrastructure.compute import services
+from infrastructure.compute import events, lifecycle, services
+from infrastructure.compute.broker import redis_client
 from infrastructure.compute.lifecycle import JobCancelled, JobContext, JobLost
 from infrastructure.compute.models import Job, JobLog, JobStatus
 
@@ -105,6 +107,50 @@ def test_the_lease_renewal_tells_a_job_it_was_cancelled_or_taken_over(creator, s
     ctx.heard(services.job_renew_lease(job_id=ctx.job_id, attempt=ctx.attempt + 1))
     with pytest.raises(JobLost):
         ctx.progress(0.9)
+
+
+def stream(job_id) -> list[tuple[str, dict]]:
+    return [(fields[b"type"].decode(), json.loads(fields[b"data"])) for _, fields in redis_client().xrange(events.stream_key(job_id))]
+
+
+def test_events_made_within_the_batch_interval_wait_and_go_with_the_end_before_its_status(
+        creator, settings, django_capture_on_commit_callbacks):
+    settings.JOB_EVENTS_BATCH_SECONDS = 60
+    ctx = running_context(creator)
+    ctx.emit("token", {"text": "a"})
+    ctx.log("a line")
+    ctx.emit("token", {"text": "b"})
+    # Within the interval of the claim's status event, nothing more reached the stream
+    assert stream(ctx.job_id) == []
+    # and the end publishes them, in order, before its status
+    with django_capture_on_commit_callbacks(execute=True):
+        services.job_succeed(job_id=ctx.job_id, attempt=ctx.attempt, result={}, unpublished=ctx.take_unpublished())
+    received = stream(ctx.job_id)
+    assert [event_type for event_type, _ in received] == ["token", "log", "token", "status"]
+    assert received[0][1] == {"text": "a"} and received[-1][1]["status"] == JobStatus.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)  # the lease thread renews the lease on its own connection
+def test_events_left_waiting_reach_the_stream_within_the_interval_and_in_order(creator, settings):
+    settings.JOB_EVENTS_BATCH_SECONDS = 0.02
+    ctx = running_context(creator)
+    lifecycle._leases.hold(ctx)
+    try:
+        # Given a job that emits faster than the interval, for longer than it
+        for n in range(200):
+            ctx.emit("token", {"n": n})
+            time.sleep(0.001)
+        # Then within about the interval every event is in the stream, in the order made
+        def tokens() -> list[int]:
+            return [data["n"] for event_type, data in stream(ctx.job_id) if event_type == "token"]
+
+        deadline = time.monotonic() + 2
+        while len(tokens()) < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert tokens() == list(range(200))
+        assert ctx.take_unpublished() == []
+    finally:
+        lifecycle._leases.release(ctx)
 
 
 def test_cancel_of_a_finished_job_is_a_conflict(creator):
