@@ -170,7 +170,7 @@ class _Leases:
             self._running[(ctx.job_id, ctx.attempt)] = ctx
             # Started on first use, so in the pool's own process: a thread does not survive a fork.
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._renew_forever, name="job-leases", daemon=True)
+                self._thread = threading.Thread(target=self._serve_forever, name="job-leases", daemon=True)
                 self._thread.start()
 
     def release(self, ctx: JobContext) -> None:
@@ -181,19 +181,26 @@ class _Leases:
         """A job left events waiting: publish them within JOB_EVENTS_BATCH_SECONDS."""
         self._events_waiting.set()
 
-    def _renew_forever(self) -> None:
+    def _serve_forever(self) -> None:
+        """Renew every JOB_HEARTBEAT_SECONDS; publish waiting events within JOB_EVENTS_BATCH_SECONDS."""
         renew_at = time.monotonic() + settings.JOB_HEARTBEAT_SECONDS
         while True:
             if self._events_waiting.wait(timeout=max(renew_at - time.monotonic(), 0.0)):
                 time.sleep(settings.JOB_EVENTS_BATCH_SECONDS)  # the batch's window, from its first waiting event
                 self._events_waiting.clear()
-                with self._lock:
-                    running = list(self._running.values())
-                for ctx in running:
-                    ctx.publish_due()
+                self._publish_waiting()
             if time.monotonic() >= renew_at:
                 renew_at = time.monotonic() + settings.JOB_HEARTBEAT_SECONDS
                 self._renew()
+
+    def _publish_waiting(self) -> None:
+        with self._lock:
+            running = list(self._running.values())
+        for ctx in running:
+            try:
+                ctx.publish_due()
+            except Exception:  # (an event that would not encode): this thread must go on renewing leases
+                logger.exception("Could not publish the waiting events of job %s", ctx.job_id)
 
     def _renew(self) -> None:
         with self._lock:

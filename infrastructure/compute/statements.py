@@ -17,6 +17,8 @@ from django.utils import timezone
 from infrastructure.compute.models import Job, JobLog, JobStatus
 
 _FIELDS = {field.attname: field for field in Job._meta.concrete_fields}
+# The SQL is written once per process and database vendor (whose quoting it uses): the functions
+# that write it are cached, keyed by `connection.vendor`.
 
 
 def _name(name: str) -> str:
@@ -113,23 +115,21 @@ def _job_from_row(row: tuple, returning: tuple[str, ...]) -> Job:
 def job_update(job_id, *, rows: str, attempt: int | None = None, values: dict[str, Any], returning: tuple[str, ...],
                logs: Sequence[str] = ()) -> Job | None:
     """Set `values` on the job if it is one of `rows` (CLAIMABLE, or OWNED by `attempt`; a claim also
-    counts the attempt up), and write the attempt's log `lines` with it. Returns a Job holding the
+    counts the attempt up), and write the attempt's log lines `logs` with it. Returns a Job holding the
     `returning` fields as the statement left them (the others load when first used), or None when the
     job was not one of `rows`: then the lines are written all the same, since the attempt wrote them."""
+    if logs and connection.vendor != "postgresql":
+        with transaction.atomic():
+            logs_insert(job_id=job_id, attempt=attempt, lines=logs)
+            return job_update(job_id, rows=rows, attempt=attempt, values=values, returning=returning)
     columns, returning = tuple(values), _in_model_order(returning)
     params = [_FIELDS[column].get_db_prep_save(value, connection) for column, value in values.items()]
     params.append(_FIELDS["id"].get_db_prep_value(job_id, connection))
     if rows == OWNED:
         params.append(attempt)
-    with_logs = bool(logs) and connection.vendor == "postgresql"
-    if with_logs:
+    if logs:
         params = [*_log_params(job_id, attempt, None), list(logs), *params]
-    sql = _update_sql(connection.vendor, rows, columns, returning, with_logs)
-    if logs and not with_logs:
-        with transaction.atomic():
-            logs_insert(job_id=job_id, attempt=attempt, lines=logs)
-            return job_update(job_id, rows=rows, attempt=attempt, values=values, returning=returning)
-    row = _run(sql, params)
+    row = _run(_update_sql(connection.vendor, rows, columns, returning, bool(logs)), params)
     return None if row is None else _job_from_row(row, returning)
 
 
