@@ -57,8 +57,7 @@ CLAIMABLE = "claimable"  # queued, with attempts left
 OWNED = "owned"  # running under the given attempt
 
 
-@cache
-def _where_sql(vendor: str, rows: str) -> str:
+def _where_sql(rows: str) -> str:
     status, attempt = _name("status"), _name("attempt")
     if rows == CLAIMABLE:
         return f"{_name('id')} = %s AND {status} = '{JobStatus.QUEUED}' AND {attempt} < {_name('max_attempts')}"
@@ -70,7 +69,7 @@ def _update_sql(vendor: str, rows: str, columns: tuple[str, ...], returning: tup
     assignments = [f"{_name(_FIELDS[column].column)} = %s" for column in columns]
     if rows == CLAIMABLE:
         assignments.append(f"{_name('attempt')} = {_name('attempt')} + 1")
-    update = (f"UPDATE {_name(Job._meta.db_table)} SET {', '.join(assignments)} WHERE {_where_sql(vendor, rows)} "
+    update = (f"UPDATE {_name(Job._meta.db_table)} SET {', '.join(assignments)} WHERE {_where_sql(rows)} "
               f"RETURNING {', '.join(_name(_FIELDS[column].column) for column in returning)}")
     if not with_logs:
         return update
@@ -128,20 +127,22 @@ def job_update(job_id, *, rows: str, attempt: int | None = None, values: dict[st
     if rows == OWNED:
         params.append(attempt)
     if logs:
-        params = [*_log_params(job_id, attempt, None), list(logs), *params]
+        params = [*_log_params(job_id, attempt), list(logs), *params]
     row = _run(_update_sql(connection.vendor, rows, columns, returning, bool(logs)), params)
     return None if row is None else _job_from_row(row, returning)
 
 
-def _log_params(job_id, attempt: int, line: str | None) -> list:
+def _log_params(job_id, attempt: int) -> list:
+    """What every line of one write shares: its job, attempt and time."""
     created = JobLog._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
-    params = [_FIELDS["id"].get_db_prep_value(job_id, connection), attempt, created]
-    return params if line is None else [*params, line]
+    return [_FIELDS["id"].get_db_prep_value(job_id, connection), attempt, created]
 
 
 def logs_insert(*, job_id, attempt: int, lines: Sequence[str]) -> None:
-    if len(lines) == 1:
-        _run(_logs_insert_sql(connection.vendor), _log_params(job_id, attempt, lines[0]))
+    """The lines in one statement on PostgreSQL (as an end writes them); one INSERT per line on SQLite."""
+    shared = _log_params(job_id, attempt)
+    if connection.vendor == "postgresql":
+        _run(_logs_insert_sql(connection.vendor, array=True), [*shared, list(lines)])
         return
     with connection.cursor() as cursor:
-        cursor.executemany(_logs_insert_sql(connection.vendor), [_log_params(job_id, attempt, line) for line in lines])
+        cursor.executemany(_logs_insert_sql(connection.vendor), [[*shared, line] for line in lines])

@@ -109,6 +109,13 @@ def test_the_lease_renewal_tells_a_job_it_was_cancelled_or_taken_over(creator, s
         ctx.progress(0.9)
 
 
+def test_log_lines_written_alone_keep_their_order(creator):
+    job = echo_job(creator)
+    services.job_logs_write(job_id=job.id, attempt=1, lines=["a", "b", "c"])
+    services.job_logs_write(job_id=job.id, attempt=1, lines=["d"])
+    assert list(JobLog.objects.filter(job_id=job.id).order_by("id").values_list("line", flat=True)) == ["a", "b", "c", "d"]
+
+
 def stream(job_id) -> list[tuple[str, dict]]:
     return [(fields[b"type"].decode(), json.loads(fields[b"data"])) for _, fields in redis_client().xrange(events.stream_key(job_id))]
 
