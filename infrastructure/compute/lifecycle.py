@@ -48,7 +48,7 @@ class JobContext:
     lease thread's next pass (_Leases). The Job row takes progress and log lines at most every
     JOB_WRITE_SECONDS. Whatever is left of both when the job ends goes with its end: the statement
     that ends it and its status event. So a training loop's steps and a short job's reports cost no
-    database write of their own, and a burst of tokens one Redis round trip. A cancel is heard at the
+    database write of their own, and a short job's start, reports and end one Redis round trip. A cancel is heard at the
     next write, at `check_cancelled`, or from the lease renewal."""
 
     def __init__(self, *, job_id, attempt: int, params: dict, owner_id: int):
@@ -63,7 +63,8 @@ class JobContext:
         self._progress: tuple[float, str] | None = None  # reported, not yet written
         self._written_at = time.monotonic()  # the claim
         self._unpublished: list[tuple[str, dict[str, Any]]] = []
-        self._published_at = time.monotonic()  # the claim's status event
+        # The claim's status event opens the first batch (JobTask), so that batch starts now.
+        self._published_at = time.monotonic()
         self._publishing = threading.Lock()  # the job's thread and the lease thread both publish
 
     def progress(self, fraction: float, message: str = "") -> None:
@@ -243,6 +244,7 @@ class JobTask(DjangoTask):
             return None
         ctx = JobContext(job_id=job.id, attempt=job.attempt, params=job.params, owner_id=job.owner_id)
         _leases.hold(ctx)
+        ctx.emit("status", services.status_state(job))  # "running": with the job's first batch of events
         ending = {"job_id": job.id, "attempt": job.attempt}
         try:
             result = self.run(ctx)

@@ -19,10 +19,12 @@ TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=64, db_index=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
+    # No index of its own: (owner, -created_at) below serves lookups by owner.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs", db_index=False)
     params = models.JSONField(default=dict, blank=True, help_text="The job's input, as its kind validated it.")
 
-    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    # No index of its own: (status, heartbeat_at) below serves lookups by status.
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.FloatField(default=0.0)
     message = models.CharField(max_length=500, blank=True)
     result = models.JSONField(null=True, blank=True)
@@ -43,6 +45,8 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # Every index is written at every change of status (an insert, a claim, an end), so there are
+        # no more than the lists and the sweeps need.
         indexes = [models.Index(fields=["owner", "-created_at"]), models.Index(fields=["status", "heartbeat_at"])]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress__gte=0) & models.Q(progress__lte=1), name="job_progress_0_1"),

@@ -32,6 +32,11 @@ STATUS_EVENT_FIELDS = ("status", "progress", "message", "error", "attempt", "wor
 CLAIMED_FIELDS = ("id", "owner_id", "params", *STATUS_EVENT_FIELDS)
 
 
+def status_state(row: Job) -> dict[str, Any]:
+    """The data of a job's `status` event, from a row that holds STATUS_EVENT_FIELDS."""
+    return {field: getattr(row, field) for field in STATUS_EVENT_FIELDS}
+
+
 def _status_event(job_id, row: Job | None = None, *, after: Sequence[tuple[str, dict]] = ()) -> None:
     """After commit, tell live viewers the job's new state: as `row` holds it by then, where the caller
     has the row as it wrote it, else as the database has it (one query more). Events the job made
@@ -39,7 +44,7 @@ def _status_event(job_id, row: Job | None = None, *, after: Sequence[tuple[str, 
 
     def publish() -> None:
         if row is not None:
-            state = {field: getattr(row, field) for field in STATUS_EVENT_FIELDS}
+            state = status_state(row)
         else:
             state = Job.objects.filter(pk=job_id).values(*STATUS_EVENT_FIELDS).first()
         events.publish_many(job_id, [*after, *([("status", state)] if state else [])])
@@ -173,15 +178,14 @@ def job_retry(*, job: Job) -> Job:
 
 
 def job_claim(*, job_id, worker: str) -> Job | None:
-    """queued → running for one attempt; None when the job is not queued (taken, ended, cancelled)."""
+    """queued → running for one attempt; None when the job is not queued (taken, ended, cancelled). Its
+    `status` event is the caller's (`status_state(job)`): a worker publishes it with the job's first
+    batch of events (JobContext), so a short job's start and end reach its stream in one round trip."""
     now = timezone.now()
-    job = statements.job_update(
+    return statements.job_update(
         job_id, rows=statements.CLAIMABLE, returning=CLAIMED_FIELDS,
         values={"status": JobStatus.RUNNING, "worker": worker, "started_at": now, "heartbeat_at": now, "message": "Running."},
     )
-    if job is not None:
-        _status_event(job_id, job)
-    return job
 
 
 def _owned_update(job_id, attempt: int, logs: Sequence[str] = (), **values) -> Job | None:
