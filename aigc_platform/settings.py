@@ -226,6 +226,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if urlsplit(CELERY_BROKER_URL).scheme == "redis":
+    # kombu's Redis transport with one client per channel rather than one per command (the module says why).
+    CELERY_BROKER_TRANSPORT = "aigc_platform.core.broker:Transport"
 # Celery's Django fixup closes the database connection after every task, so each task would open a
 # new one (about 4 ms and a new server process, most of a short job's cost); with this it closes
 # them only every this many tasks, and before each task close_stale_db_connections
