@@ -47,6 +47,9 @@ def test_echo_job_runs_on_a_worker_and_streams_its_progress(creator, worker, web
     # Then they saw a snapshot, progress up to 1, the log lines, and the end
     types = [event_type for event_type, _ in received]
     assert types[0] == "snapshot"
+    # (the start's status event went out before the first step's progress: the job's first batch of events)
+    assert [data["status"] for event_type, data in received if event_type == "status"] == ["running", "succeeded"]
+    assert types.index("status") < types.index("progress")
     assert [data["progress"] for event_type, data in received if event_type == "progress"] == [0.25, 0.5, 0.75, 1.0]
     assert [data["line"] for event_type, data in received if event_type == "log"] == [f"step {n} of 4" for n in range(1, 5)]
     assert received[-1] == ("status", received[-1][1]) and received[-1][1]["status"] == "succeeded"
