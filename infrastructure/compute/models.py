@@ -18,12 +18,12 @@ TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(max_length=64)  # no index: a user's jobs of a kind are found through their owner's
     # No index of its own: (owner, -created_at) below serves lookups by owner.
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs", db_index=False)
     params = models.JSONField(default=dict, blank=True, help_text="The job's input, as its kind validated it.")
 
-    # No index of its own: (status, heartbeat_at) below serves lookups by status.
+    # No index of its own: the lookups by status are of live jobs, which (status, heartbeat_at) below serves.
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
     progress = models.FloatField(default=0.0)
     message = models.CharField(max_length=500, blank=True)
@@ -45,9 +45,14 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        # Every index is written at every change of status (an insert, a claim, an end), so there are
-        # no more than the lists and the sweeps need.
-        indexes = [models.Index(fields=["owner", "-created_at"]), models.Index(fields=["status", "heartbeat_at"])]
+        # Every index of a row is written again at each change of its status (its insert, claim and
+        # end): no more than the lists and the sweeps need. The sweeps look for live jobs only, so
+        # their index holds only those, and an ended job leaves it.
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["status", "heartbeat_at"], name="compute_job_live_idx",
+                         condition=models.Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])),
+        ]
         constraints = [
             models.CheckConstraint(condition=models.Q(progress__gte=0) & models.Q(progress__lte=1), name="job_progress_0_1"),
         ]
