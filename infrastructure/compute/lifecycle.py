@@ -48,8 +48,8 @@ class JobContext:
     lease thread's next pass (_Leases). The Job row takes progress and log lines at most every
     JOB_WRITE_SECONDS. Whatever is left of both when the job ends goes with its end: the statement
     that ends it and its status event. So a training loop's steps and a short job's reports cost no
-    database write of their own, and a short job's start, reports and end one Redis round trip. A cancel is heard at the
-    next write, at `check_cancelled`, or from the lease renewal."""
+    database write of their own, and a short job's start, reports and end one Redis round trip. A
+    cancel is heard at the next write, at `check_cancelled`, or from the lease renewal."""
 
     def __init__(self, *, job_id, attempt: int, params: dict, owner_id: int):
         self.job_id = job_id

@@ -53,20 +53,21 @@ def _run(db: BaseDatabaseWrapper, sql: str, params: list) -> tuple | None:
     db.ensure_connection()
     db.validate_thread_sharing()
     with db.wrap_database_errors:
-        bound = _bound_cursor(db.connection)
+        bound = _bound_cursor(db)
         bound.execute(sql, params, prepare=True)
         return bound.fetchone() if bound.description else None
 
 
-_bound_cursors: "WeakKeyDictionary[Any, ServerBindingCursor]" = WeakKeyDictionary()
+# Per Django connection (one per thread or context): a cursor bound to its current psycopg connection.
+_bound_cursors: "WeakKeyDictionary[BaseDatabaseWrapper, ServerBindingCursor]" = WeakKeyDictionary()
 
 
-def _bound_cursor(raw) -> ServerBindingCursor:
-    """One cursor per open psycopg connection, kept for these statements (one made per statement cost
-    about a fifth of the statement's own CPU)."""
-    cursor = _bound_cursors.get(raw)
-    if cursor is None or cursor.closed:
-        cursor = _bound_cursors[raw] = ServerBindingCursor(raw)
+def _bound_cursor(db: BaseDatabaseWrapper) -> ServerBindingCursor:
+    """The cursor these statements run on, kept while its connection lasts (a new one per statement cost
+    about a fifth of the statement's own CPU); a reconnect replaces it, and the old one goes with it."""
+    cursor = _bound_cursors.get(db)
+    if cursor is None or cursor.closed or cursor.connection is not db.connection:
+        cursor = _bound_cursors[db] = ServerBindingCursor(db.connection)
     return cursor
 
 

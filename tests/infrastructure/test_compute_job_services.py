@@ -4,6 +4,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from aigc_platform.core.errors import Conflict
@@ -35,6 +36,18 @@ def test_only_the_owning_attempt_can_finish_a_job(creator):
     assert services.job_fail(job_id=job.id, attempt=1, error="late") is False
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.result == {"x": 1} and job.progress == 1.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_jobs_statements_run_on_after_their_connection_is_replaced(creator):
+    # A worker's connection is closed now and then (CELERY_DB_REUSE_MAX, CONN_MAX_AGE): the cursor the
+    # statements kept belongs to the old connection and must not be used again
+    job = echo_job(creator)
+    assert services.job_claim(job_id=job.id, worker="w1").attempt == 1
+    connection.close()
+    assert services.job_succeed(job_id=job.id, attempt=1, result={"ok": True})
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.result == {"ok": True}
 
 
 def test_cancel_of_a_queued_job_cancels_at_once_and_it_never_starts(creator):
