@@ -24,10 +24,6 @@ def stream_key(job_id) -> str:
     return f"aigc:job-events:{job_id}"
 
 
-def publish(job_id, event_type: str, data: dict[str, Any]) -> None:
-    publish_many(job_id, [(event_type, data)])
-
-
 def publish_many(job_id, batch: Sequence[tuple[str, dict[str, Any]]]) -> None:
     """Add (type, data) events to the job's stream, in order, in one round trip."""
     if not batch:
