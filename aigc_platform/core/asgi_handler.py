@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
 
+from aigc_platform.core.byte_queue import ByteQueue
+
 # Bytes gathered from the connection per hop to the event loop (uvicorn delivers ~64 KiB at a time).
 READ_BATCH = 1024 * 1024
 
@@ -61,7 +63,7 @@ class StreamedBody(io.RawIOBase):
         super().__init__()
         self._receive = receive
         self._loop = loop
-        self._buffer = bytearray()
+        self._buffer = ByteQueue()  # the connection's messages as they came: read() copies each byte once
         self._more = True
         self.consumed = asyncio.Event()
 
@@ -75,7 +77,7 @@ class StreamedBody(io.RawIOBase):
                 self._more = False
                 self.consumed.set()
                 raise RequestAborted()
-            self._buffer += message.get("body", b"")
+            self._buffer.append(message.get("body", b""))
             self._more = message.get("more_body", False)
         if not self._more:
             self.consumed.set()
@@ -94,10 +96,7 @@ class StreamedBody(io.RawIOBase):
             size = len(self._buffer)
         elif len(self._buffer) < size and self._more:
             self._fetch(max(size, READ_BATCH))
-        with memoryview(self._buffer) as view:
-            chunk = bytes(view[:size])  # one copy (a bytearray slice would make two)
-        del self._buffer[:size]
-        return chunk
+        return self._buffer.take(size)
 
     def readinto(self, buffer) -> int:
         chunk = self.read(len(buffer))

@@ -13,7 +13,6 @@ import os
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
@@ -23,6 +22,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 
+from aigc_platform.core.byte_queue import ByteQueue, immutable
 from aigc_platform.core.errors import NotFound, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -232,35 +232,18 @@ class S3Upload(Upload):
     def __init__(self, backend: "S3Backend", *, content_type: str):
         self._backend, self._content_type = backend, content_type
         # The part being filled, as the chunks that arrived: joined once when the part is full.
-        self._chunks: deque[bytes | memoryview] = deque()
-        self._filled = 0
+        self._filling = ByteQueue()
         self._key: str | None = None
         self._upload_id: str | None = None
         self._parts: list[Future] = []
         self._pool: ThreadPoolExecutor | None = None
         self._completed = False
 
-    def write(self, chunk: bytes) -> None:
-        self._chunks.append(chunk if isinstance(chunk, bytes) else bytes(chunk))  # kept until sent: never a caller's buffer
-        self._filled += len(chunk)
+    def write(self, chunk: bytes | memoryview) -> None:
+        self._filling.append(immutable(chunk))  # kept until sent: never a buffer its caller may reuse
         # Strictly more than a part: a body of exactly one part stays a single PUT.
-        while self._filled > S3_PART_SIZE:
-            self._send_part(self._take(S3_PART_SIZE))
-
-    def _take(self, size: int) -> bytes:
-        """The first `size` buffered bytes, joined: each byte is copied once on its way into a part (a
-        chunk that crosses the part's end is split by views, not copies)."""
-        taken, needed = [], size
-        while needed:
-            piece = self._chunks.popleft()
-            if len(piece) > needed:
-                view = memoryview(piece)
-                piece, rest = view[:needed], view[needed:]
-                self._chunks.appendleft(rest)
-            taken.append(piece)
-            needed -= len(piece)
-        self._filled -= size
-        return b"".join(taken)
+        while len(self._filling) > S3_PART_SIZE:
+            self._send_part(self._filling.take(S3_PART_SIZE))
 
     def _send_part(self, data: bytes) -> None:
         client, bucket = self._backend.client, self._backend.bucket
@@ -295,12 +278,12 @@ class S3Upload(Upload):
             if self._backend.exists(key):
                 return key, False
             with self._backend._errors(f"store {key}"):
-                data = self._take(self._filled)
+                data = self._filling.take(len(self._filling))
                 client.put_object(bucket, key, io.BytesIO(data), len(data), content_type=self._content_type)
             return key, True
         if not self._completed:
-            if self._filled:
-                self._send_part(self._take(self._filled))
+            if self._filling:
+                self._send_part(self._filling.take(len(self._filling)))
             self._wait_for_parts(below=1)
             parts = [Part(number, part.result()) for number, part in enumerate(self._parts, start=1)]
             with self._backend._errors(f"store {self._key}"):
@@ -309,7 +292,7 @@ class S3Upload(Upload):
         return self._key, True
 
     def discard(self) -> None:
-        self._chunks, self._filled = deque(), 0
+        self._filling.clear()
         if self._pool is None:
             return
         for part in self._parts:

@@ -1,10 +1,16 @@
-"""A Django upload handler that stages the multipart field `file` straight to disk while hashing it,
-so a request never holds an upload in memory and the bytes are read once."""
-from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopFutureHandlers
+"""A Django upload handler that reads a multipart upload itself and stages its field `file` straight to
+storage while hashing it, so a request never holds an upload in memory and its bytes are read once."""
+import html
 
-from infrastructure.storage.backends import CHUNK_SIZE, get_backend
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
+
+from infrastructure.storage.backends import get_backend
+from infrastructure.storage.multipart import MultipartReader, read_field
 from infrastructure.storage.staging import StagedUpload, Stager
 
 UPLOAD_FIELD = "file"
@@ -19,31 +25,56 @@ class StagedUploadedFile(UploadedFile):
 
 
 class StagingUploadHandler(FileUploadHandler):
-    chunk_size = CHUNK_SIZE
+    """Parses the whole body in `handle_raw_input` (Django's hook for a handler that does): the first
+    file in the field `file` goes to storage as it arrives, other fields go to POST under Django's
+    limits, and any other file is read past."""
 
     def __init__(self, request=None):
         super().__init__(request)
         self.stager: Stager | None = None
         self.staged: StagedUpload | None = None
 
-    def new_file(self, field_name, file_name, *args, **kwargs):
-        super().new_file(field_name, file_name, *args, **kwargs)
-        if field_name != UPLOAD_FIELD or self.stager is not None:
-            raise SkipFile()
-        self.stager = Stager(get_backend(), filename=file_name, max_bytes=settings.STORAGE_MAX_UPLOAD_BYTES)
-        raise StopFutureHandlers()
-
-    def receive_data_chunk(self, raw_data, start):
-        self.stager.write(raw_data)
-
-    def file_complete(self, file_size):
-        self.staged = self.stager.finish()
-        return StagedUploadedFile(self.staged, name=self.file_name, content_type=self.content_type)
-
-    def upload_interrupted(self):
-        self.discard()
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        encoding = encoding or settings.DEFAULT_CHARSET
+        post, files = QueryDict(mutable=True, encoding=encoding), MultiValueDict()
+        fields = files_sent = field_bytes = 0
+        for part, body in MultipartReader(input_data, boundary).parts():
+            name = (part.name or "").strip()
+            if not name:
+                continue
+            if not part.is_file:
+                fields += 1
+                if settings.DATA_UPLOAD_MAX_NUMBER_FIELDS is not None and fields > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:
+                    raise TooManyFieldsSent("The form has more fields than settings.DATA_UPLOAD_MAX_NUMBER_FIELDS.")
+                limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+                value = read_field(body, limit=None if limit is None else limit - field_bytes)
+                field_bytes += len(value) + len(name) + 2  # counted as Django counts "name=value&"
+                if limit is not None and field_bytes > limit:
+                    raise RequestDataTooBig("The form's fields exceed settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
+                post.appendlist(name, value.decode(part.charset or encoding, errors="replace"))
+                continue
+            files_sent += 1
+            if settings.DATA_UPLOAD_MAX_NUMBER_FILES is not None and files_sent > settings.DATA_UPLOAD_MAX_NUMBER_FILES:
+                raise TooManyFilesSent("The form has more files than settings.DATA_UPLOAD_MAX_NUMBER_FILES.")
+            filename = safe_filename(part.filename)
+            if name != UPLOAD_FIELD or self.stager is not None or filename is None:
+                continue
+            self.stager = Stager(get_backend(), filename=filename, max_bytes=settings.STORAGE_MAX_UPLOAD_BYTES)
+            for piece in body:
+                self.stager.write(piece)
+            self.staged = self.stager.finish()
+            files.appendlist(name, StagedUploadedFile(self.staged, name=filename, content_type=part.content_type))
+        post._mutable = False
+        return post, files
 
     def discard(self) -> None:
         """Remove whatever was staged (the request failed, or the upload was not stored)."""
         if self.stager is not None:
             self.stager.discard()
+
+
+def safe_filename(filename: str) -> str | None:
+    """A client's file name without any path (as Django's parser makes it), or None when nothing is left."""
+    name = html.unescape(filename).rsplit("/")[-1].rsplit("\\")[-1]
+    name = "".join(char for char in name if char.isprintable())
+    return None if name in {"", ".", ".."} else name
