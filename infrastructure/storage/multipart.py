@@ -35,7 +35,6 @@ class Part:
     name: str | None
     filename: str | None
     content_type: str
-    charset: str | None
 
     @property
     def is_file(self) -> bool:
@@ -131,9 +130,8 @@ class MultipartReader:
         if encoding and encoding not in IDENTITY_ENCODINGS:
             raise MultiPartParserError(f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are.")
         disposition = headers.get("content-disposition", ("", {}))[1]
-        content_type, type_params = headers.get("content-type", ("", {}))
         return Part(name=disposition.get("name"), filename=disposition.get("filename"),
-                    content_type=content_type, charset=type_params.get("charset"))
+                    content_type=headers.get("content-type", ("", {}))[0])
 
 
 def _undecided_tail(buffer: bytes, start: int, delimiter: bytes) -> int:

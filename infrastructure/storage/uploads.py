@@ -51,7 +51,7 @@ class StagingUploadHandler(FileUploadHandler):
                 field_bytes += len(value) + len(name) + 2  # counted as Django counts "name=value&"
                 if limit is not None and field_bytes > limit:
                     raise RequestDataTooBig("The form's fields exceed settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
-                post.appendlist(name, value.decode(part.charset or encoding, errors="replace"))
+                post.appendlist(name, value.decode(encoding, errors="replace"))
                 continue
             files_sent += 1
             if settings.DATA_UPLOAD_MAX_NUMBER_FILES is not None and files_sent > settings.DATA_UPLOAD_MAX_NUMBER_FILES:
