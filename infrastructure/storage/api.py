@@ -15,22 +15,15 @@ from rest_framework.views import APIView
 from infrastructure.storage import selectors, services
 from infrastructure.storage.backends import CHUNK_SIZE
 from infrastructure.storage.serializers import FileSerializer, FileUploadSerializer
-from infrastructure.storage.uploads import StagingUploadHandler
+from infrastructure.storage.uploads import StagedUploadApiMixin
 
 
-class FileListApi(ListAPIView):
+class FileListApi(StagedUploadApiMixin, ListAPIView):
     serializer_class = FileSerializer
     parser_classes = [MultiPartParser]
 
     def get_queryset(self):
         return selectors.files_visible_to(user=self.request.user)
-
-    def initialize_request(self, request, *args, **kwargs):
-        # Before anything reads the body (session auth's CSRF check does), so the upload goes to disk.
-        self.upload_handler = StagingUploadHandler(request)
-        if request.method == "POST":
-            request.upload_handlers = [self.upload_handler]
-        return super().initialize_request(request, *args, **kwargs)
 
     @extend_schema(
         request={"multipart/form-data": FileUploadSerializer},
@@ -38,13 +31,10 @@ class FileListApi(ListAPIView):
     )
     def post(self, request):
         """Upload a file (multipart field `file`). Equal bytes are stored once; each upload gets its own id."""
-        try:
-            serializer = FileUploadSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            uploaded = serializer.validated_data["file"]
-            file = services.file_store_staged(owner=request.user, staged=uploaded.staged, filename=uploaded.name)
-        finally:
-            self.upload_handler.discard()
+        serializer = FileUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        uploaded = serializer.validated_data["file"]
+        file = services.file_store_staged(owner=request.user, staged=uploaded.staged, filename=uploaded.name)
         return Response(FileSerializer(file, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 

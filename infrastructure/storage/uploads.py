@@ -73,6 +73,28 @@ class StagingUploadHandler(FileUploadHandler):
             self.stager.discard()
 
 
+class StagedUploadApiMixin:
+    """For a DRF view whose POST takes a multipart field `file`: the file is staged straight to storage
+    while it arrives (request.data["file"] is a StagedUploadedFile, for `file_store_staged`), never
+    written to a temporary file first; what was staged and not stored is removed after the request."""
+
+    upload_handler: StagingUploadHandler | None = None
+
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body (session auth's CSRF check does).
+        if request.method == "POST":
+            self.upload_handler = StagingUploadHandler(request)
+            request.upload_handlers = [self.upload_handler]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self.upload_handler is not None:
+                self.upload_handler.discard()
+
+
 def safe_filename(filename: str) -> str | None:
     """A client's file name without any path (as Django's parser makes it), or None when nothing is left."""
     name = html.unescape(filename).rsplit("/")[-1].rsplit("\\")[-1]

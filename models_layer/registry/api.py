@@ -16,7 +16,8 @@ from aigc_platform.core.errors import ApplicationError, PermissionDenied
 from infrastructure.compute.selectors import jobs_visible_to
 from infrastructure.compute.serializers import JobSerializer
 from infrastructure.storage.selectors import file_get
-from infrastructure.storage.services import file_store
+from infrastructure.storage.services import file_store_staged
+from infrastructure.storage.uploads import StagedUploadApiMixin
 from models_layer.registry import selectors, services
 from models_layer.registry.models import GeneratorVersion
 from models_layer.registry.serializers import (
@@ -68,7 +69,7 @@ class GeneratorDetailApi(APIView):
         return Response(GeneratorDetailSerializer(generator).data)
 
 
-class GeneratorVersionUploadApi(APIView):
+class GeneratorVersionUploadApi(StagedUploadApiMixin, APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     @extend_schema(request=VersionUploadSerializer, responses={201: GeneratorVersionSerializer})
@@ -83,7 +84,7 @@ class GeneratorVersionUploadApi(APIView):
         data = serializer.validated_data
         if "file" in data:
             upload = data["file"]
-            artifact = file_store(owner=request.user, stream=upload, filename=upload.name)
+            artifact = file_store_staged(owner=request.user, staged=upload.staged, filename=upload.name)
         else:
             artifact = file_get(user=request.user, pk=data["file_id"])
         base = selectors.generator_version_get(generator=generator, number=data["base_version"]) if data["base_version"] else None

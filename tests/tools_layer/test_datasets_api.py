@@ -5,7 +5,9 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from infrastructure.storage.backends import get_backend
 from infrastructure.storage.models import File
+from tests.infrastructure.storage_helpers import staged_files
 from tests.processes import wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -61,6 +63,18 @@ def test_an_upload_over_the_limit_is_413_and_nothing_is_stored(operator, client_
     response = client.post(f"/api/v1/datasets/{dataset['id']}/import/", {"file": upload}, format="multipart")
     assert response.status_code == 413 and "at most 100 bytes" in response.json()["error"]["message"]
     assert not File.objects.filter(owner=operator).exists()
+    assert staged_files(get_backend()) == []
+
+
+@pytest.mark.django_db
+def test_an_upload_of_an_unknown_format_is_400_and_nothing_is_stored(operator, client_for):
+    client = client_for(operator)
+    dataset = client.post("/api/v1/datasets/", {"name": "odd", "kind": "text"}, format="json").json()
+    upload = SimpleUploadedFile("notes.docx", b"PK\x03\x04 not a dataset")
+    response = client.post(f"/api/v1/datasets/{dataset['id']}/import/", {"file": upload}, format="multipart")
+    assert response.status_code == 400 and "Cannot tell the format of 'notes.docx'" in response.json()["error"]["message"]
+    assert not File.objects.filter(owner=operator).exists()
+    assert staged_files(get_backend()) == []
 
 
 @pytest.mark.django_db

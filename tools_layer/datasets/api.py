@@ -11,7 +11,8 @@ from aigc_platform.accounts.permissions import IsOperator
 from aigc_platform.core.errors import PayloadTooLarge
 from infrastructure.compute.serializers import JobSerializer
 from infrastructure.storage.selectors import file_get
-from infrastructure.storage.services import file_store
+from infrastructure.storage.services import file_store_staged
+from infrastructure.storage.uploads import StagedUploadApiMixin
 from tools_layer.datasets import selectors, services
 from tools_layer.datasets.models import DatasetKind
 from tools_layer.datasets.serializers import (
@@ -101,7 +102,7 @@ class DatasetItemContentApi(APIView):
         return response
 
 
-class DatasetImportApi(APIView):
+class DatasetImportApi(StagedUploadApiMixin, APIView):
     permission_classes = [IsOperator]
 
     @extend_schema(
@@ -121,7 +122,7 @@ class DatasetImportApi(APIView):
             if upload.size > limit:
                 raise PayloadTooLarge(f"{upload.name!r} is {upload.size} bytes; an import may be at most {limit} bytes. Nothing was stored.")
             services.import_format(dataset=dataset, filename=upload.name, requested=options.get("format"))
-            file = file_store(owner=request.user, stream=upload, filename=upload.name)
+            file = file_store_staged(owner=request.user, staged=upload.staged, filename=upload.name)
         else:
             file = file_get(user=request.user, pk=file_id)
             if file.size > settings.DATASET_UPLOAD_MAX_BYTES:
