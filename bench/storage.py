@@ -57,30 +57,31 @@ class PeakRss:
         self.start = self.peak = 0
 
     @staticmethod
-    def _status_kib(pid: int, field: str) -> int:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(f"{field}:"):
-                    return int(line.split()[1])
-        raise RuntimeError(f"/proc/{pid}/status has no {field}")
+    def _largest(field: str, pids: list[int]) -> int:
+        """The largest value of a /proc/PID/status memory field among `pids`, in bytes."""
+        sizes = []
+        for pid in pids:
+            with open(f"/proc/{pid}/status") as status:
+                sizes += [int(line.split()[1]) * 1024 for line in status if line.startswith(f"{field}:")]
+        return max(sizes)
 
     def _pids(self) -> list[int]:
         return [process.pid for process in [self.process, *self.process.children(recursive=True)]]
 
     def rss(self) -> int:
         """The RSS now (of the largest process)."""
-        return max(self._status_kib(pid, "VmRSS") for pid in self._pids()) * 1024
+        return self._largest("VmRSS", self._pids())
 
     def __enter__(self):
         self.pids = self._pids()
         for pid in self.pids:
             with open(f"/proc/{pid}/clear_refs", "w") as clear_refs:
                 clear_refs.write("5")  # the high-water mark starts again from the RSS now
-        self.start = self.rss()
+        self.start = self._largest("VmRSS", self.pids)
         return self
 
     def __exit__(self, *exc):
-        self.peak = max(self._status_kib(pid, "VmHWM") for pid in self.pids) * 1024
+        self.peak = self._largest("VmHWM", self.pids)
 
     @property
     def growth(self) -> int:
