@@ -58,6 +58,9 @@ def _run(db: BaseDatabaseWrapper, sql: str, params: list) -> tuple | None:
         return bound.fetchone() if bound.description else None
 
 
+# psycopg's own default: a statement run this many times is prepared. These statements ask for it at
+# their first run (prepare=True), so it only decides whether psycopg prepares at all.
+PREPARE_THRESHOLD = 5
 # Per Django connection (one per thread or context): a cursor bound to its current psycopg connection.
 _bound_cursors: "WeakKeyDictionary[BaseDatabaseWrapper, ServerBindingCursor]" = WeakKeyDictionary()
 
@@ -67,6 +70,12 @@ def _bound_cursor(db: BaseDatabaseWrapper) -> ServerBindingCursor:
     about a fifth of the statement's own CPU); a reconnect replaces it, and the old one goes with it."""
     cursor = _bound_cursors.get(db)
     if cursor is None or cursor.closed or cursor.connection is not db.connection:
+        # Django opens its connections with prepare_threshold=None, and psycopg then prepares nothing,
+        # not even an execute(prepare=True): each of these statements was parsed and planned at every
+        # run. A threshold turns `prepare=True` back on. It changes nothing else: Django's own cursors
+        # bind on the client, and psycopg never prepares what they run.
+        if db.connection.prepare_threshold is None:
+            db.connection.prepare_threshold = PREPARE_THRESHOLD
         cursor = _bound_cursors[db] = ServerBindingCursor(db.connection)
     return cursor
 

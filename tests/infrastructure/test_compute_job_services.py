@@ -50,6 +50,19 @@ def test_a_jobs_statements_run_on_after_their_connection_is_replaced(creator):
     assert job.status == JobStatus.SUCCEEDED and job.result == {"ok": True}
 
 
+def test_a_jobs_statements_are_prepared_once_per_connection_and_run_again_from_there(creator):
+    # Django opens its connections with prepare_threshold=None, under which psycopg prepares nothing
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    for _ in range(3):
+        job = echo_job(creator)
+        services.job_claim(job_id=job.id, worker="w1")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        runs = {statement.split()[0]: count for statement, count in cursor.fetchall()}
+    assert runs == {"INSERT": 3, "UPDATE": 3}  # the job's insert and its claim, each prepared once
+
+
 def test_cancel_of_a_queued_job_cancels_at_once_and_it_never_starts(creator):
     job = services.job_cancel(job=echo_job(creator))
     assert job.status == JobStatus.CANCELLED
