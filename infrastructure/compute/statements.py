@@ -93,6 +93,17 @@ CLAIMABLE = "claimable"  # queued, with attempts left
 OWNED = "owned"  # running under the given attempt
 
 
+# A claim's commit does not wait for its WAL to reach the disk: synchronous_commit is off for its
+# transaction alone (set_config(..., true)), which the RETURNING list sets once, for the claimed row.
+# Nothing is lost by it. The job's end commits durably, and that flushes the claim with it. A claim
+# that a PostgreSQL crash loses leaves its job queued, as a worker that died before claiming it would,
+# and the sweep sends it again; the lost attempt finds at its next write that it no longer owns the job,
+# and stops. A job's insert and its end stay durable: the first is answered with an id, and the second
+# must not be undone (a finished job would run again). Inside a caller's transaction the claim commits
+# as that transaction does, since the setting would hold for all of it.
+COMMIT_ASYNCHRONOUSLY = "set_config('synchronous_commit', 'off', true)"
+
+
 def _where_sql(rows: str) -> str:
     status, attempt = _name("status"), _name("attempt")
     if rows == CLAIMABLE:
@@ -101,12 +112,16 @@ def _where_sql(rows: str) -> str:
 
 
 @cache
-def _update_sql(vendor: str, rows: str, columns: tuple[str, ...], returning: tuple[str, ...], with_logs: bool) -> str:
+def _update_sql(vendor: str, rows: str, columns: tuple[str, ...], returning: tuple[str, ...], with_logs: bool,
+                asynchronous: bool = False) -> str:
     assignments = [f"{_name(_FIELDS[column].column)} = %s" for column in columns]
     if rows == CLAIMABLE:
         assignments.append(f"{_name('attempt')} = {_name('attempt')} + 1")
+    returned = [_name(_FIELDS[column].column) for column in returning]
+    if asynchronous:
+        returned.append(COMMIT_ASYNCHRONOUSLY)
     update = (f"UPDATE {_name(Job._meta.db_table)} SET {', '.join(assignments)} WHERE {_where_sql(rows)} "
-              f"RETURNING {', '.join(_name(_FIELDS[column].column) for column in returning)}")
+              f"RETURNING {', '.join(returned)}")
     if not with_logs:
         return update
     # PostgreSQL only: the lines go in with the update, in the same statement (and transaction).
@@ -165,7 +180,8 @@ def job_update(job_id, *, rows: str, attempt: int | None = None, values: dict[st
         params.append(attempt)
     if logs:
         params = [*_log_params(db, job_id, attempt), list(logs), *params]
-    row = _run(db, _update_sql(db.vendor, rows, columns, returning, bool(logs)), params)
+    asynchronous = rows == CLAIMABLE and db.vendor == "postgresql" and not db.in_atomic_block
+    row = _run(db, _update_sql(db.vendor, rows, columns, returning, bool(logs), asynchronous), params)
     return None if row is None else _job_from_row(db, row, returning)
 
 

@@ -63,6 +63,20 @@ def test_a_jobs_statements_are_prepared_once_per_connection_and_run_again_from_t
     assert runs == {"INSERT": 3, "UPDATE": 3}  # the job's insert and its claim, each prepared once
 
 
+@pytest.mark.django_db(transaction=True)
+def test_only_the_claim_commits_without_waiting_for_its_flush(creator):
+    # The claim turns synchronous_commit off for its own transaction; what the connection runs next,
+    # such as the job's end, must commit durably again
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    job = echo_job(creator)
+    assert services.job_claim(job_id=job.id, worker="w1").attempt == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+    assert services.job_succeed(job_id=job.id, attempt=1, result={"ok": True})
+
+
 def test_cancel_of_a_queued_job_cancels_at_once_and_it_never_starts(creator):
     job = services.job_cancel(job=echo_job(creator))
     assert job.status == JobStatus.CANCELLED
