@@ -11,8 +11,8 @@ The bare views live in bench/bench_urls.py, mounted by bench/bench_settings.py f
 Queue (two prefork worker processes, the same Redis): submit→start latency p50/p99 of paced Jobs
 (`job_submit` of one-step `echo` jobs) and their throughput in a burst, against bare Celery no-op
 tasks (bench/celery_bare.py) with the same delivery settings. Bursts of the two take turns for
---rounds rounds, and the throughput ratio is of the medians: on a shared 2-core VM one burst of
-bare Celery ran anywhere from 480 to 690 tasks/s within minutes. Goals: Job p50 < 10 ms, Job
+--rounds rounds (5), and the throughput ratio is of the medians: on a shared 2-core VM one burst of
+bare Celery ran anywhere from 354 to 690 tasks/s within minutes, and single rounds' ratios spread by 0.1 or more. Goals: Job p50 < 10 ms, Job
 throughput >= half of bare Celery's.
 
 Run: `.venv/bin/python bench/api.py [--seconds 8] [--concurrency 4] [--web-workers 1]`.
@@ -237,7 +237,7 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=200, help="tasks/jobs sent one by one for the latency figures")
     parser.add_argument("--pause", type=float, default=0.1, help="seconds between paced sends (below the capacity, so no backlog builds)")
     parser.add_argument("--burst", type=int, default=2000, help="tasks/jobs sent at once for the throughput figures")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="bursts of each, taken in turn (bare, platform, bare, ...); the ratio is of their medians")
     parser.add_argument("--only", choices=["http", "queue"], help="run one half only")
     args = parser.parse_args()
