@@ -12,8 +12,8 @@ Queue (two prefork worker processes, the same Redis): submit→start latency p50
 (`job_submit` of one-step `echo` jobs) and their throughput in a burst, against bare Celery no-op
 tasks (bench/celery_bare.py) with the same delivery settings. Bursts of the two take turns for
 --rounds rounds (5), and the throughput ratio is of the medians: on a shared 2-core VM one burst of
-bare Celery ran anywhere from 354 to 690 tasks/s within minutes, and single rounds' ratios spread by 0.1 or more. Goals: Job p50 < 10 ms, Job
-throughput >= half of bare Celery's.
+bare Celery ran anywhere from 354 to 690 tasks/s within minutes, and single rounds' ratios spread by
+0.1 or more. Goals: Job p50 < 10 ms, Job throughput >= half of bare Celery's.
 
 Run: `.venv/bin/python bench/api.py [--seconds 8] [--concurrency 4] [--web-workers 1]`.
 `BENCH_KEEP=1` keeps the work directory (server logs); `BENCH_DATABASE_URL_SUFFIX` is appended to the

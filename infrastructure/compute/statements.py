@@ -61,6 +61,7 @@ def _run(db: BaseDatabaseWrapper, sql: str, params: list) -> tuple | None:
 # psycopg's own default: a statement run this many times is prepared. These statements ask for it at
 # their first run (prepare=True), so it only decides whether psycopg prepares at all.
 PREPARE_THRESHOLD = 5
+
 # Per Django connection (one per thread or context): a cursor bound to its current psycopg connection.
 _bound_cursors: "WeakKeyDictionary[BaseDatabaseWrapper, ServerBindingCursor]" = WeakKeyDictionary()
 
@@ -113,7 +114,7 @@ def _where_sql(rows: str) -> str:
 
 @cache
 def _update_sql(vendor: str, rows: str, columns: tuple[str, ...], returning: tuple[str, ...], with_logs: bool,
-                asynchronous: bool = False) -> str:
+                asynchronous: bool) -> str:
     assignments = [f"{_name(_FIELDS[column].column)} = %s" for column in columns]
     if rows == CLAIMABLE:
         assignments.append(f"{_name('attempt')} = {_name('attempt')} + 1")
