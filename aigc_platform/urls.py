@@ -4,6 +4,7 @@ Each installed app of the platform that has a `urls.py` is mounted here by disco
 `api_urlpatterns` under /api/v1/ and its `urlpatterns` at the root. Adding an app therefore needs no
 edit here, and this module names no layer above the spine.
 """
+
 from importlib import import_module
 
 from django.apps import apps
@@ -11,9 +12,11 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.module_loading import module_has_submodule
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from aigc_platform.accounts.views import SignInView
+from aigc_platform.accounts.views import SignInView, admin_sign_in
+from aigc_platform.core.i18n import language_set
 
 PLATFORM_PACKAGES = ("aigc_platform", "infrastructure", "models_layer", "tools_layer", "applications")
 
@@ -29,9 +32,12 @@ api_v1 = [pattern for module in _modules for pattern in getattr(module, "api_url
 pages = [pattern for module in _modules for pattern in getattr(module, "urlpatterns", [])]
 
 urlpatterns = [
+    path("admin/login/", admin_sign_in),  # before the admin's own: the sign-in limit covers it too
     path("admin/", admin.site.urls),
     path("accounts/login/", SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/language/", language_set, name="language-set"),
+    path("i18n/catalog.js", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

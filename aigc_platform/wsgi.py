@@ -1,4 +1,5 @@
 """WSGI entry point, for servers without ASGI; event streams need the ASGI one."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

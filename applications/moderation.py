@@ -1,66 +1,50 @@
-"""The content filter both applications run on what people type and on what the generator writes.
+"""The applications' side of the content filter: a thin caller of models_layer.moderation, the one
+service every way in and out uses (word lists, patterns and classifier generators, audited as
+`content.blocked` with the policy that fired).
 
-Terms come per language from settings.MODERATION_BLOCKED_TERMS. A blocked input is refused with a
-400 that says which field and why; every block (input or output) is written to the audit log, where
-admins see it (`content.blocked`).
+Inputs (what people type) go through `moderate_inputs`: a blocked field is a 400 naming it. Outputs are
+held to `output_verdicts` by each item's `content_filter` check: word lists and patterns everywhere,
+and the classifier generators too where the item was written (a worker, where a model runs; an edit is
+checked in the web process, where none does). A blocked item is recorded with `moderation_record`.
 """
-import re
-from functools import lru_cache
 
-from django.conf import settings
+from models_layer.moderation.selectors import moderation_scan
+from models_layer.moderation.services import ContentBlocked, moderation_block_record, moderation_inputs_check
 
-from aigc_platform.audit.services import audit_record
-from aigc_platform.core.errors import ApplicationError
-
-AUDIT_ACTION = "content.blocked"
-
-
-class ContentBlocked(ApplicationError):
-    code = "content_blocked"
-
-
-@lru_cache(maxsize=32)
-def _matcher(terms: tuple[str, ...]) -> re.Pattern | None:
-    parts = []
-    for term in terms:
-        escaped = re.escape(term.strip().lower())
-        if not escaped:
-            continue
-        # Whole words for scripts with spaces; a CJK term is found anywhere.
-        parts.append(rf"(?<!\w){escaped}(?!\w)" if term.isascii() else escaped)
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
-
-
-def blocked_terms(*, text: str) -> list[str]:
-    """The configured terms found in `text` (every language's list applies: a Chinese slur in an
-    English request is still a slur)."""
-    found: list[str] = []
-    for terms in settings.MODERATION_BLOCKED_TERMS.values():
-        matcher = _matcher(tuple(terms))
-        if matcher is None:
-            continue
-        found.extend(match.group(0).lower() for match in matcher.finditer(text or ""))
-    return sorted(set(found))
-
-
-def moderation_record(*, user, where: str, terms: list[str], language: str, target=None) -> None:
-    audit_record(action=AUDIT_ACTION, actor=user, target=target,
-                 detail={"where": where, "terms": terms, "language": language})
+__all__ = ["ContentBlocked", "content_filter_check", "moderate_inputs", "moderation_record", "output_verdicts"]
 
 
 def moderate_inputs(*, user, fields: dict[str, str | list[str]], language: str, where: str) -> None:
-    """Refuse a request whose fields hold blocked terms (ContentBlocked, 400), and log it for admins.
-    Call it before opening a transaction: a rollback would take the audit record with it."""
-    problems: dict[str, list[str]] = {}
-    found: set[str] = set()
-    for name, value in fields.items():
-        texts = value if isinstance(value, list) else [value or ""]
-        terms = sorted({term for text in texts for term in blocked_terms(text=str(text))})
-        if terms:
-            problems[name] = [f"Contains blocked content: {', '.join(terms)}."]
-            found.update(terms)
-    if problems:
-        moderation_record(user=user, where=f"{where} input", terms=sorted(found), language=language)
-        raise ContentBlocked(
-            "The request was blocked by the content filter; rephrase the marked fields.", fields=problems
-        )
+    """Refuse a request whose fields a policy blocks (ContentBlocked, 400), and record it (`where`: the
+    application's way in, e.g. "marketing"). Call it before opening a transaction: a rollback would
+    take the audit record with it."""
+    moderation_inputs_check(user=user, fields=fields, surface=where, language=language)
+
+
+def output_verdicts(*, text: str, classify: bool = False) -> list:
+    """The policies that block generated `text` ([] when it passes): word lists and patterns, and with
+    `classify` the classifier generators too (they run a model in this process: a worker's job)."""
+    return moderation_scan(text=text, direction="output", classify=classify)
+
+
+def content_filter_check(*, text: str, classify: bool = False) -> dict:
+    """The `content_filter` check of an item: passed, or which policies blocked it. Items written in a
+    worker are classified too (`classify`); an edit checked in the web process meets word lists and patterns."""
+    verdicts = output_verdicts(text=text, classify=classify)
+    return {
+        "passed": not verdicts,
+        "detail": f"blocked by {', '.join(v.policy for v in verdicts)}" if verdicts else "clean",
+    }
+
+
+def moderation_record(*, user, where: str, text: str, language: str, target=None) -> None:
+    """Record that generated `text` was blocked on its way out of `where` (e.g. "marketing")."""
+    moderation_block_record(
+        user=user,
+        # a classifier runs only when no word list or pattern fired: then it was the classifier that blocked
+        verdicts=output_verdicts(text=text, classify=True),
+        surface=where,
+        direction="output",
+        language=language,
+        target=target,
+    )

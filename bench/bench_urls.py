@@ -2,6 +2,7 @@
 
 Each bare view does the endpoint's essential database work with nothing else: no DRF, no
 authentication, throttling, validation or serializers, and no broker."""
+
 import json
 
 from django.http import JsonResponse
@@ -26,8 +27,24 @@ def bare_jobs(request):
         return JsonResponse({"id": str(job.id), "status": job.status}, status=201)
     size = int(request.GET.get("page_size", 20))
     jobs = Job.objects.filter(owner_id=owner_id).order_by("-created_at")
-    rows = list(jobs.values("id", "kind", "status", "progress", "message", "params", "result", "error", "queue", "worker",
-                            "attempt", "created_at", "started_at", "finished_at")[:size])
+    rows = list(
+        jobs.values(
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "message",
+            "params",
+            "result",
+            "error",
+            "queue",
+            "worker",
+            "attempt",
+            "created_at",
+            "started_at",
+            "finished_at",
+        )[:size]
+    )
     return JsonResponse({"count": jobs.count(), "results": rows}, json_dumps_params={"default": str})
 
 

@@ -4,6 +4,7 @@ against the same transfers straight through the minio SDK to the same SeaweedFS,
 Prints both ratios (platform throughput / direct throughput; goal >= 0.8) and the peak RSS growth of
 the web process during the upload (goal < 100 MB). Run: `.venv/bin/python bench/storage.py [--mb 256]`.
 """
+
 import argparse
 import os
 import statistics
@@ -28,8 +29,10 @@ class MultipartBody:
 
     def __init__(self, path: Path, field: str = "file"):
         self.boundary = uuid.uuid4().hex
-        self.head = (f"--{self.boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; "
-                     f"filename=\"{path.name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+        self.head = (
+            f'--{self.boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{path.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
         self.tail = f"\r\n--{self.boundary}--\r\n".encode()
         self.path = path
         self.len = len(self.head) + path.stat().st_size + len(self.tail)
@@ -135,9 +138,21 @@ def main() -> None:
         port = free_port()
         log = open(work / "web.log", "wb")
         web = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "aigc_platform.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log"],
-            cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "aigc_platform.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
 
@@ -170,7 +185,9 @@ def main() -> None:
 
         def direct_upload(key: str) -> None:
             # The same multipart settings as the platform's S3 backend: the ratio measures only the platform's own cost.
-            minio.fput_object("bench-direct", key, str(payload), part_size=S3_PART_SIZE, num_parallel_uploads=S3_PARALLEL_PARTS)
+            minio.fput_object(
+                "bench-direct", key, str(payload), part_size=S3_PART_SIZE, num_parallel_uploads=S3_PARALLEL_PARTS
+            )
 
         def direct_download(key: str) -> None:
             response = minio.get_object("bench-direct", key)
@@ -189,16 +206,17 @@ def main() -> None:
         minio.fput_object("bench-direct", "warm", str(warm))
 
         figures = {"direct_up": [], "platform_up": [], "direct_down": [], "platform_down": [], "rss": []}
+        # The lambdas below are timed where they are made, within their own iteration.
         for run in range(args.runs):
             key = f"payload-{run}"
-            figures["direct_up"].append(timed(lambda: direct_upload(key)))
+            figures["direct_up"].append(timed(lambda: direct_upload(key)))  # noqa: B023
             with PeakRss(web.pid) as rss:
                 started = time.perf_counter()
                 file = platform_upload()
                 figures["platform_up"].append(time.perf_counter() - started)
             figures["rss"].append(rss.growth)
-            figures["direct_down"].append(timed(lambda: direct_download(key)))
-            figures["platform_down"].append(timed(lambda: platform_download(file)))
+            figures["direct_down"].append(timed(lambda: direct_download(key)))  # noqa: B023
+            figures["platform_down"].append(timed(lambda: platform_download(file)))  # noqa: B023
             minio.remove_object("bench-direct", key)
             with payload.open("r+b") as stream:  # new bytes for the next run, so the platform cannot deduplicate
                 stream.write(os.urandom(64))
@@ -208,13 +226,25 @@ def main() -> None:
         up_ratio = median["direct_up"] / median["platform_up"]
         down_ratio = median["direct_down"] / median["platform_down"]
         print(f"payload {args.mb} MiB, {args.runs} runs, medians; SeaweedFS {seaweed.endpoint}, uvicorn {base}")
-        print(f"upload    direct {size_mb / median['direct_up']:8.1f} MB/s   platform {size_mb / median['platform_up']:8.1f} MB/s"
-              f"   ratio {up_ratio:.2f} (goal >= 0.8)")
-        print(f"download  direct {size_mb / median['direct_down']:8.1f} MB/s   platform {size_mb / median['platform_down']:8.1f} MB/s"
-              f"   ratio {down_ratio:.2f} (goal >= 0.8)")
-        print(f"web process peak RSS growth during upload: {median['rss'] / MB:.1f} MiB (max {max(figures['rss']) / MB:.1f}; goal < 100)")
-        print("per run (s): " + ", ".join(f"{name} " + "/".join(f"{value:.2f}" for value in values)
-                                          for name, values in figures.items() if name != "rss"))
+        print(
+            f"upload    direct {size_mb / median['direct_up']:8.1f} MB/s   platform {size_mb / median['platform_up']:8.1f} MB/s"
+            f"   ratio {up_ratio:.2f} (goal >= 0.8)"
+        )
+        print(
+            f"download  direct {size_mb / median['direct_down']:8.1f} MB/s   platform {size_mb / median['platform_down']:8.1f} MB/s"
+            f"   ratio {down_ratio:.2f} (goal >= 0.8)"
+        )
+        print(
+            f"web process peak RSS growth during upload: {median['rss'] / MB:.1f} MiB (max {max(figures['rss']) / MB:.1f}; goal < 100)"
+        )
+        print(
+            "per run (s): "
+            + ", ".join(
+                f"{name} " + "/".join(f"{value:.2f}" for value in values)
+                for name, values in figures.items()
+                if name != "rss"
+            )
+        )
     finally:
         if web is not None:
             web.terminate()

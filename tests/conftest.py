@@ -1,12 +1,37 @@
-"""Shared fixtures: users, API clients, and real worker and web processes."""
+"""Shared fixtures: users, API clients, real worker and web processes, and the built-in generator."""
+
+import os
+import shutil
 import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from tests import processes
 from tests.factories import PASSWORD, UserFactory
+
+# Converting the built-in GGUF into a checkpoint folder takes most of a minute; the folders are keyed
+# by content hash, so test runs share them here instead of converting again in each fresh data dir.
+# Set in the environment before any worker process starts, so the session's workers use them too.
+MODEL_FOLDERS = Path(
+    os.environ.setdefault("AIGC_MODEL_FOLDERS_DIR", str(Path.home() / ".cache" / "aigc-platform" / "model-folders"))
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_model_folders():
+    MODEL_FOLDERS.mkdir(parents=True, exist_ok=True)
+    settings.MODEL_FOLDERS_DIR = MODEL_FOLDERS
+
+
+@pytest.fixture
+def builtin(db):
+    """The built-in SmolLM2 generator's production version (its GGUF stored in object storage)."""
+    from models_layer.registry.services import generators_bootstrap
+
+    return generators_bootstrap()
 
 
 @pytest.fixture
@@ -78,15 +103,15 @@ def worker(django_db_setup, django_db_blocker, session_log_dir):
 @pytest.fixture(scope="session")
 def inference_worker(django_db_setup, django_db_blocker, session_log_dir):
     """One worker on the generation queue, as `aigc up` runs it: threads share one batching engine.
-    GGUF conversions are kept across runs in AIGC_MODEL_FOLDERS_DIR (default: ~/.cache/aigc-platform)."""
-    import os
-
-    from django.conf import settings
-
-    folders = os.environ.get("AIGC_MODEL_FOLDERS_DIR", str(Path.home() / ".cache" / "aigc-platform" / "model-folders"))
+    GGUF conversions are kept across runs in MODEL_FOLDERS (AIGC_MODEL_FOLDERS_DIR)."""
     with django_db_blocker.unblock():
-        service = processes.start_worker(session_log_dir, queues=settings.GENERATION_QUEUE, concurrency=16, pool="threads",
-                                         AIGC_MODEL_FOLDERS_DIR=folders)
+        service = processes.start_worker(
+            session_log_dir,
+            queues=settings.GENERATION_QUEUE,
+            concurrency=16,
+            pool="threads",
+            AIGC_MODEL_FOLDERS_DIR=str(MODEL_FOLDERS),
+        )
     yield service
     service.stop()
 
@@ -131,3 +156,48 @@ def s3_storage(s3_server, settings):
     for name, value in s3_server.settings(bucket=f"test-{uuid.uuid4().hex[:12]}").items():
         setattr(settings, name, value)
     return s3_server
+
+
+# Browser fixtures: Debian's Chromium, driven headless by Playwright, against the real ASGI server.
+# One session-wide Playwright for every test that asks for a page (a second one cannot start while
+# the first keeps its event loop running in this thread).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread; the test's own database
+    # calls (factories, assertions) are synchronous and safe, so Django may allow them.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def sign_in(page, web, password):
+    """Signs a user in through the login form; returns the page on the dashboard."""
+
+    def sign_in_as(user):
+        page.goto(f"{web}/accounts/login/")
+        page.fill("input[name=username]", user.username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{web}/")
+        return page
+
+    return sign_in_as

@@ -1,4 +1,5 @@
 """factory_boy factories for the suite."""
+
 from functools import cache
 
 import factory

@@ -1,5 +1,6 @@
 """The platform's own processes for tests: Celery workers, the scheduler and the ASGI server,
 started as real subprocesses against the test database and the test Redis."""
+
 import os
 import signal
 import subprocess
@@ -70,10 +71,30 @@ def _is_ready(node: str, broker_url: str | None) -> bool:
     return Worker.objects.filter(name=node, status=WorkerStatus.ONLINE).exists()
 
 
-def start_worker(log_dir: Path, *, queues: str = "default", concurrency: int = 2, pool: str = "prefork", **env: str) -> Service:
+def start_worker(
+    log_dir: Path, *, queues: str = "default", concurrency: int = 2, pool: str = "prefork", **env: str
+) -> Service:
     node = f"test-{uuid.uuid4().hex[:8]}@localhost"
-    argv = [sys.executable, "-m", "celery", "-A", "aigc_platform", "worker", "-Q", queues, "--concurrency",
-            str(concurrency), "--pool", pool, "--hostname", node, "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "aigc_platform",
+        "worker",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        pool,
+        "--hostname",
+        node,
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+    ]
     service = _spawn(node.split("@")[0], argv, log_dir, process_env(**env))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -86,14 +107,34 @@ def start_worker(log_dir: Path, *, queues: str = "default", concurrency: int = 2
 
 
 def start_scheduler(log_dir: Path, **env: str) -> Service:
-    argv = [sys.executable, "-m", "celery", "-A", "aigc_platform", "beat", "--loglevel", "INFO",
-            "--schedule", str(log_dir / f"beat-{uuid.uuid4().hex[:6]}")]
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "aigc_platform",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "--schedule",
+        str(log_dir / f"beat-{uuid.uuid4().hex[:6]}"),
+    ]
     return _spawn("scheduler", argv, log_dir, process_env(**env))
 
 
 def start_web(log_dir: Path, **env: str) -> tuple[Service, str]:
     port = embedded.free_port()
-    argv = [sys.executable, "-m", "uvicorn", "aigc_platform.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "aigc_platform.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-proxy-headers",
+    ]
     service = _spawn("web", argv, log_dir, process_env(DATABASE_POOL="true", **env))
     url = f"http://127.0.0.1:{port}"
 

@@ -5,8 +5,10 @@ stopped at the end. Where DATABASE_URL or CELERY_BROKER_URL is already set (a ma
 own servers), those are used instead. Settings that make failure recovery fast enough to test
 (short job leases) are set here too.
 """
+
 import logging
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -40,7 +42,8 @@ def pytest_load_initial_conftests(early_config, parser, args):
     root = Path(tempfile.mkdtemp(prefix="aigc-test-"))
     _state["root"] = root
     os.environ["AIGC_DATA_DIR"] = str(root / "data")
-    os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
+    # Random, as a deployment's must be (`aigc doctor` refuses a placeholder or a short key); the run's processes inherit it.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ["AIGC_JOB_HEARTBEAT_SECONDS"] = "0.5"
     os.environ["AIGC_JOB_LEASE_SECONDS"] = "3"
     os.environ["AIGC_WORKER_HEARTBEAT_SECONDS"] = "0.5"
@@ -49,6 +52,9 @@ def pytest_load_initial_conftests(early_config, parser, args):
     # The suite signs in and calls the API far faster than a person; rate-limit tests set their own.
     for scope in ("USER", "API_KEY", "ANON", "SIGN_IN"):
         os.environ[f"AIGC_RATE_LIMIT_{scope}"] = "100000/minute"
+    # Every test signs in from 127.0.0.1, and failed sign-ins are counted across tests (in Redis): the
+    # lockout tests set their own thresholds.
+    os.environ["AIGC_SIGN_IN_CLIENT_FAILURES"] = "100000"
     os.environ.setdefault("DATABASE_URL", _start_postgres(root))
     os.environ.setdefault("CELERY_BROKER_URL", _start_redis(root))
 

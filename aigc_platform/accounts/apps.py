@@ -7,4 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and API keys"
 
     def ready(self) -> None:
-        from aigc_platform.accounts import schema  # noqa: F401
+        from django.contrib import admin
+
+        from aigc_platform.accounts import backends, schema  # noqa: F401 (the failed sign-in counter; the OpenAPI extension)
+        from aigc_platform.accounts.views import AdminSignInForm
+
+        admin.site.login_form = AdminSignInForm

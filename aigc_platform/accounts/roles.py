@@ -1,4 +1,5 @@
 """The three roles, kept as Django groups: admin, operator (datasets, training, workers), creator."""
+
 ADMIN = "admin"
 OPERATOR = "operator"
 CREATOR = "creator"

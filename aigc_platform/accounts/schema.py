@@ -1,4 +1,5 @@
 """How API keys appear in the OpenAPI schema (drf-spectacular finds this extension when imported)."""
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 

@@ -6,6 +6,7 @@ the previous window's count weighted by how much of it the sliding window still 
 Redis round trip of three O(1) commands a check. DRF's own throttle keeps every request's time in a
 list it reads, unpickles, rewrites and stores whole (two round trips, and 600 timestamps a request at
 600/minute), which cost more than a small API view (bench/api.py)."""
+
 import logging
 import time
 
@@ -15,6 +16,7 @@ from redis.exceptions import RedisError
 from rest_framework.throttling import SimpleRateThrottle
 
 from aigc_platform.accounts.selectors import request_api_key_prefix
+from aigc_platform.core.clients import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,11 @@ logger = logging.getLogger(__name__)
 class _SettingsRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         return settings.AIGC_RATE_LIMITS.get(self.scope)
+
+    def get_ident(self, request) -> str:
+        """The client's address, X-Forwarded-For believed only from trusted proxies (DRF's own reads it
+        from anyone while NUM_PROXIES is unset)."""
+        return client_address(request)
 
     def allow_request(self, request, view) -> bool:
         if self.rate is None:
@@ -57,7 +64,9 @@ class _SettingsRateThrottle(SimpleRateThrottle):
         if self._previous and self._previous * self._covered >= over:
             return over / self._previous * self.duration  # until enough of the previous window slid out
         # after this window, while this window's count slides out in turn
-        later = (self._current - self.num_requests + 1) / self._current if self._current > self.num_requests - 1 else 0.0
+        later = (
+            (self._current - self.num_requests + 1) / self._current if self._current > self.num_requests - 1 else 0.0
+        )
         return (self._covered + later) * self.duration
 
 
@@ -92,7 +101,8 @@ class AnonRateThrottle(_SettingsRateThrottle):
 
 
 class SignInRateThrottle(_SettingsRateThrottle):
-    """Sign-in attempts per client address: slows password guessing."""
+    """Sign-in attempts per client address: slows password guessing (applied to every way in by
+    accounts.backends through `sign_in_check`)."""
 
     scope = "sign_in"
 

@@ -1,4 +1,5 @@
 """Accounts routes: `api_urlpatterns` under /api/v1/."""
+
 from django.urls import path
 
 from aigc_platform.accounts import api

@@ -1,4 +1,5 @@
 """Django's own sign-in signals, recorded in the audit log (pages sign in through Django's views)."""
+
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 

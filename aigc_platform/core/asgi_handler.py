@@ -1,4 +1,10 @@
-"""Django's ASGI handler, changed in two ways that cost a lot under the stock one.
+"""Adapter: Django's ASGI handler, written for Django 5.2. It overrides `load_middleware` and wraps the
+private `_middleware_chain`, passes its own `create_request(scope, body_file)`, and relies on how
+`handle` reads a body (`http.request` messages, then listening for `http.disconnect`).
+tests/adapters/test_django_asgi.py fails with this module's name when Django moves them.
+
+Django's ASGI handler, changed in three ways: two that cost a lot under the stock one, and one
+that let anyone fill the web server's disk.
 
 1. The middleware runs as one synchronous chain. Under ASGI Django runs each middleware in async
    mode, and every synchronous hook of Django's own middleware (process_request, process_view,
@@ -12,19 +18,32 @@
    file before any view runs, so a 1 GB upload was written to disk, read back by the multipart
    parser and written again by the upload handler. A multipart body larger than
    FILE_UPLOAD_MAX_MEMORY_SIZE is now read from the connection as the parser asks for it, so the
-   upload handler receives the bytes while they arrive (and the request limits still apply first:
-   aigc_platform/core/asgi_limits.py refuses an over-limit Content-Length before this runs).
+   upload handler receives the bytes while they arrive.
+
+3. A request is routed before its body is read. The stock handler read any body whole into a
+   temporary file, on any URL, before routing or authentication: a chunked body of any size to a URL
+   that does not exist was written to disk before the 404. Now a URL that resolves to no view is
+   answered without reading its body; a route's body is limited by its view (uploads have their own
+   large limit, everything else a small one, aigc_platform/core/asgi_limits.py), an over-limit
+   Content-Length is refused at once and a chunked body is cut off at the limit (413); and a route
+   whose limit is larger than the small one authenticates its caller from the headers first (401).
 """
+
 import asyncio
 import io
 import threading
+from importlib import import_module
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler
+from django.urls import Resolver404, get_resolver
 
+from aigc_platform.core import asgi_limits
 from aigc_platform.core.byte_queue import ByteQueue
+
+WRITTEN_FOR = "Django 5.2"
 
 # Bytes gathered from the connection per hop to the event loop (uvicorn delivers ~64 KiB at a time).
 READ_BATCH = 1024 * 1024
@@ -104,12 +123,81 @@ class StreamedBody(io.RawIOBase):
         return len(chunk)
 
 
+def route_view_class(scope):
+    """The view class a request's path resolves to (a function view's function), or None for no route."""
+    path = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    try:
+        match = get_resolver().resolve(path or "/")
+    except Resolver404:
+        return None
+    return getattr(match.func, "view_class", match.func)
+
+
+def caller_is_authenticated(scope) -> bool:
+    """Whether the request's headers carry a valid session, token or API key (read before its body)."""
+    from django.contrib.auth import get_user
+    from django.core.handlers.asgi import ASGIRequest
+
+    from aigc_platform.accounts.authentication import request_user
+
+    request = ASGIRequest(scope, io.BytesIO())
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(
+        request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    )
+    request.user = get_user(request)
+    return request_user(request) is not None
+
+
+def _no_body(receive):
+    """For a request whose body is not read: Django gets an empty body, and then nothing (it stops
+    listening once its response is sent)."""
+    handed_over = False
+
+    async def receive_nothing():
+        nonlocal handed_over
+        if not handed_over:
+            handed_over = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()
+
+    return receive_nothing
+
+
 class PlatformASGIHandler(ASGIHandler):
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)
         self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
 
     async def handle(self, scope, receive, send):
+        if not asgi_limits.sends_body(scope):
+            return await super().handle(scope, receive, send)
+        view_class = route_view_class(scope)
+        if view_class is None:
+            # No route: Django answers (404, or a redirect to the URL with a slash) without the body.
+            return await super().handle(scope, _no_body(receive), send)
+        limit = asgi_limits.route_body_limit(view_class)
+        length = asgi_limits.declared_length(scope)
+        if limit and length is not None and length > limit:
+            return await asgi_limits.send_error(
+                send, 413, "payload_too_large", asgi_limits.too_large_message(limit, length)
+            )
+        if (not limit or limit > settings.AIGC_MAX_REQUEST_BYTES) and not await sync_to_async(caller_is_authenticated)(
+            scope
+        ):
+            return await asgi_limits.send_error(
+                send, 401, "not_authenticated", "Authentication credentials were not provided."
+            )
+        try:
+            return await self._handle_body(scope, asgi_limits.counted(receive, limit), send)
+        except asgi_limits.BodyTooLarge as error:
+            return await asgi_limits.send_error(
+                send, 413, "payload_too_large", asgi_limits.too_large_message(error.limit)
+            )
+
+    async def _handle_body(self, scope, receive, send):
         if not streams_body(scope):
             return await super().handle(scope, receive, send)
         body = StreamedBody(receive, asyncio.get_running_loop())

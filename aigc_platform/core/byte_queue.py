@@ -1,4 +1,5 @@
 """Bytes that arrived as pieces, handed on in sizes of the reader's choosing with one copy each."""
+
 from collections import deque
 
 

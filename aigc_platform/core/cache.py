@@ -1,4 +1,7 @@
-"""The cache backend: Django's Redis cache with one connection pool, and one client, per process.
+"""Adapter: Django's Redis cache with one connection pool, and one client, per process; written for
+Django 5.2, whose RedisCacheClient it subclasses through private methods (`_get_connection_pool_index`,
+`_get_connection_pool`, `_servers`, `_pool_options`, `_pool_class`, `_client`).
+tests/adapters/test_django_cache.py fails with this module's name when Django moves them.
 
 Django keeps a cache object per request context, and its Redis client builds a new connection pool
 for each one, so under the ASGI server every request opened (and never reused) a fresh Redis
@@ -7,10 +10,12 @@ cost most of a small API request's time. The pools here are shared by every cach
 process (a redis-py pool is thread-safe), and so is the `redis.Redis` client over each: Django made
 a new one for every cache operation, about 6% of a labeling request's CPU (two rate-limit counters a
 request); a client holds no connection of its own, so threads share it safely."""
+
 import threading
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
+WRITTEN_FOR = "Django 5.2"
 _shared: dict[tuple, tuple[object, object]] = {}
 _shared_lock = threading.Lock()
 

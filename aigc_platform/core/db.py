@@ -1,4 +1,5 @@
 """Database helpers shared by the layers."""
+
 from django.db import connection
 
 # A bulk insert of at least this many rows refreshes the planner's statistics (see `analyze`).

@@ -3,11 +3,13 @@
 Every API error is `{"error": {"code", "message", "fields"?}}` with a 4xx status; bad input never
 becomes a 500.
 """
+
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -85,10 +87,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     from rest_framework.views import exception_handler as drf_exception_handler
 
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code,
-                        headers=getattr(exc, "headers", None))
+        return Response(
+            error_body(exc.code, exc.message, exc.fields), status=exc.status_code, headers=getattr(exc, "headers", None)
+        )
     if isinstance(exc, DjangoValidationError):
-        exc = drf.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+        exc = drf.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
     elif isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -100,7 +105,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, drf.ValidationError):
         detail = _flatten(exc.detail)
         fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        response.data = error_body("invalid", "The request has invalid fields.", fields)
+        response.data = error_body("invalid", gettext("The request has invalid fields."), fields)
         return response
     code = next((code for cls, code in _DRF_CODES.items() if isinstance(exc, cls)), "error")
     message = _flatten(exc.detail) if isinstance(exc, drf.APIException) else str(exc)

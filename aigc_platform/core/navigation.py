@@ -1,5 +1,6 @@
 """The navigation every page shows, per role. Each app declares its own entries as `nav_items` on
 its AppConfig: `[("Storage", "storage", EVERYONE)]` (label, URL name, roles that see it)."""
+
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 

@@ -1,4 +1,5 @@
 """Collections page with `?page=` (and `?page_size=` up to 100)."""
+
 from rest_framework.pagination import PageNumberPagination
 
 

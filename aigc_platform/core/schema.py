@@ -36,5 +36,7 @@ def add_error_responses(result, generator, request, public):
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})
             for status, description in ERROR_STATUSES.items():
-                responses.setdefault(status, {"description": description, "content": {"application/json": {"schema": reference}}})
+                responses.setdefault(
+                    status, {"description": description, "content": {"application/json": {"schema": reference}}}
+                )
     return result

@@ -1,4 +1,6 @@
 """Serializer base classes shared by every layer's API."""
+
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 
@@ -9,5 +11,5 @@ class StrictSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+                raise serializers.ValidationError({name: [gettext("Unknown field.")] for name in unknown})
         return super().to_internal_value(data)

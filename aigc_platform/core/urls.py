@@ -1,4 +1,5 @@
 """Core routes: `api_urlpatterns` under /api/v1/, `urlpatterns` for pages."""
+
 from django.urls import path
 
 from aigc_platform.core import views

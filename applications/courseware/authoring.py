@@ -1,12 +1,14 @@
 """Writing a lesson one section at a time: each section's JSON schema and prompt, the structural
 repairs allowed on an answer, and the checks it must pass."""
+
 import re
 from dataclasses import dataclass, field
 
 import textstat
 
-from applications.moderation import blocked_terms
+from applications.moderation import content_filter_check
 from applications.writing import LANGUAGES, content_tokens
+from tools_layer.quality import checks as quality
 
 SYSTEM = "You are an experienced teacher who writes clear, correct classroom material. You answer in JSON only."
 
@@ -30,12 +32,13 @@ JSON_OVERHEAD_TOKENS = 40
 # Two questions whose words overlap this much (Jaccard) ask the same thing.
 SAME_QUESTION_OVERLAP = 0.7
 # Words an objective shares with every lesson, which say nothing about whether a slide covers it.
-OBJECTIVE_STOPWORDS = set("""
+OBJECTIVE_STOPWORD_LIST = """
 able about after also analyse analyze apply basic between can compare create define demonstrate describe different
 discuss each evaluate example explain from give have how identify into know learn learners list make name pupils
 recognise recognize show simple some state student students that their them these they this those understand use using
 what when where which while will with within work write
-""".split())
+"""
+OBJECTIVE_STOPWORDS = frozenset(OBJECTIVE_STOPWORD_LIST.split())
 
 
 @dataclass
@@ -87,16 +90,26 @@ def _object(properties: dict) -> dict:
     return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
-LESSON_PLAN_SCHEMA = _object({
-    "overview": _string(OVERVIEW_CHARS),
-    "activities": {"type": "array", "minItems": ACTIVITIES, "maxItems": ACTIVITIES, "items": _object({
-        "name": _string(ACTIVITY_NAME_CHARS),
-        "minutes": {"type": "integer", "minimum": ACTIVITY_MINUTES[0], "maximum": ACTIVITY_MINUTES[1]},
-        "description": _string(ACTIVITY_CHARS),
-    })},
-})
-SLIDE_SCHEMA = _object({"title": _string(TITLE_CHARS), "bullets": _strings(BULLET_CHARS, BULLETS_PER_SLIDE),
-                        "notes": _string(NOTES_CHARS)})
+LESSON_PLAN_SCHEMA = _object(
+    {
+        "overview": _string(OVERVIEW_CHARS),
+        "activities": {
+            "type": "array",
+            "minItems": ACTIVITIES,
+            "maxItems": ACTIVITIES,
+            "items": _object(
+                {
+                    "name": _string(ACTIVITY_NAME_CHARS),
+                    "minutes": {"type": "integer", "minimum": ACTIVITY_MINUTES[0], "maximum": ACTIVITY_MINUTES[1]},
+                    "description": _string(ACTIVITY_CHARS),
+                }
+            ),
+        },
+    }
+)
+SLIDE_SCHEMA = _object(
+    {"title": _string(TITLE_CHARS), "bullets": _strings(BULLET_CHARS, BULLETS_PER_SLIDE), "notes": _string(NOTES_CHARS)}
+)
 
 
 # A title that is only a number ("Slide 2", "Part 3") names nothing its slide teaches.
@@ -111,13 +124,24 @@ def slide_body_schema(title: str) -> dict:
     """A slide whose title the outline already holds: the answer opens with that title, fixed by the
     grammar, and the generator writes the body after it. Written in the answer, the title's words
     fall under the repetition penalties, which keeps the bullets from copying it."""
-    return _object({"title": {"type": "string", "const": title}, "bullets": _strings(BULLET_CHARS, BULLETS_PER_SLIDE),
-                    "notes": _string(NOTES_CHARS)})
+    return _object(
+        {
+            "title": {"type": "string", "const": title},
+            "bullets": _strings(BULLET_CHARS, BULLETS_PER_SLIDE),
+            "notes": _string(NOTES_CHARS),
+        }
+    )
 
 
 # The generator writes the right answer first, then the wrong ones; the four choices are assembled from them.
-QUESTION_SCHEMA = _object({"question": _string(QUESTION_CHARS, end=QUESTION_END), "answer": _string(CHOICE_CHARS),
-                           "wrong_answers": _strings(CHOICE_CHARS, CHOICES - 1), "explanation": _string(EXPLANATION_CHARS)})
+QUESTION_SCHEMA = _object(
+    {
+        "question": _string(QUESTION_CHARS, end=QUESTION_END),
+        "answer": _string(CHOICE_CHARS),
+        "wrong_answers": _strings(CHOICE_CHARS, CHOICES - 1),
+        "explanation": _string(EXPLANATION_CHARS),
+    }
+)
 
 
 def outline_schema(slide_count: int) -> dict:
@@ -155,18 +179,25 @@ def lesson_plan_prompt(brief: Brief, *, feedback: list[str] = ()) -> str:
     lines = [
         f"Plan a lesson on {brief.topic} for {grade_name(brief.grade_level)} students.",
         "Its objectives: " + "; ".join(brief.objectives) + ".",
-        f"Write a two-sentence overview, then {ACTIVITIES} classroom activities in order (a warm-up, the main activity, "
-        f"a wrap-up), each with a short name, its minutes ({ACTIVITY_MINUTES[0]} to {ACTIVITY_MINUTES[1]}) and one "
-        "sentence on what students do.",
+        (
+            f"Write a two-sentence overview, then {ACTIVITIES} classroom activities in order (a warm-up, the main activity, "
+            f"a wrap-up), each with a short name, its minutes ({ACTIVITY_MINUTES[0]} to {ACTIVITY_MINUTES[1]}) and one "
+            "sentence on what students do."
+        ),
     ]
     return _with_feedback(_language_line(brief) + "\n".join(lines), feedback)
 
 
 def outline_prompt(brief: Brief, *, feedback: list[str] = ()) -> str:
-    lines = [f"Plan the {brief.slide_count} slides of a lesson on {brief.topic} for {grade_name(brief.grade_level)} students."]
-    lines += [f"Slide {index + 1} teaches students to " + " and ".join(_lowered(goal) for goal in
-                                                                       objectives_for_slide(brief.objectives, index, brief.slide_count)) + "."
-              for index in range(brief.slide_count)]
+    lines = [
+        f"Plan the {brief.slide_count} slides of a lesson on {brief.topic} for {grade_name(brief.grade_level)} students."
+    ]
+    lines += [
+        f"Slide {index + 1} teaches students to "
+        + " and ".join(_lowered(goal) for goal in objectives_for_slide(brief.objectives, index, brief.slide_count))
+        + "."
+        for index in range(brief.slide_count)
+    ]
     lines.append("Give each slide a short title; every title is different.")
     return _with_feedback(_language_line(brief) + "\n".join(lines), feedback)
 
@@ -181,8 +212,10 @@ def slide_prompt(brief: Brief, *, index: int, titles: list[str], keep_title: boo
         f"Its title: {titles[index]}." if keep_title and index < len(titles) else "",
         "This slide teaches students to " + " and ".join(_lowered(goal) for goal in goals) + ".",
     ]
-    lines.append(f"Give it {'' if keep_title else 'a short new title, '}{BULLETS_PER_SLIDE} bullet points (each a short, simple sentence that teaches "
-                 "one different fact) and speaker notes for the teacher (two or three sentences).")
+    lines.append(
+        f"Give it {'' if keep_title else 'a short new title, '}{BULLETS_PER_SLIDE} bullet points (each a short, simple sentence that teaches "
+        "one different fact) and speaker notes for the teacher (two or three sentences)."
+    )
     return _with_feedback(_language_line(brief) + "\n".join(line for line in lines if line), feedback)
 
 
@@ -196,8 +229,10 @@ def question_prompt(brief: Brief, *, index: int, titles: list[str], feedback: li
         f"Ask about the part of the lesson called {titles[index % len(titles)]}." if titles else "",
         f"It checks whether students can {_lowered(goal)}.",
     ]
-    lines.append(f"Give the question, its correct answer, {CHOICES - 1} wrong answers that differ from it and from "
-                 "each other, and one sentence that explains why the answer is right.")
+    lines.append(
+        f"Give the question, its correct answer, {CHOICES - 1} wrong answers that differ from it and from "
+        "each other, and one sentence that explains why the answer is right."
+    )
     return _with_feedback(_language_line(brief) + "\n".join(line for line in lines if line), feedback)
 
 
@@ -206,6 +241,7 @@ def _with_feedback(prompt: str, feedback: list[str]) -> str:
 
 
 # Structural repairs: they move, trim or assemble what the generator wrote and never add a word.
+
 
 def trim_cut_word(text: str, limit: int) -> str:
     """A value the grammar cut at its maximum length loses its last, unfinished word."""
@@ -218,8 +254,14 @@ def trim_cut_word(text: str, limit: int) -> str:
 def repair_lesson_plan(value: dict) -> dict:
     return {
         "overview": trim_cut_word(value["overview"], OVERVIEW_CHARS[1]),
-        "activities": [{"name": trim_cut_word(a["name"], ACTIVITY_NAME_CHARS[1]), "minutes": int(a["minutes"]),
-                        "description": trim_cut_word(a["description"], ACTIVITY_CHARS[1])} for a in value["activities"]],
+        "activities": [
+            {
+                "name": trim_cut_word(a["name"], ACTIVITY_NAME_CHARS[1]),
+                "minutes": int(a["minutes"]),
+                "description": trim_cut_word(a["description"], ACTIVITY_CHARS[1]),
+            }
+            for a in value["activities"]
+        ],
     }
 
 
@@ -230,9 +272,11 @@ LIST_MARKER = re.compile(r"^(?:\d{1,2}|[A-Za-z]|[IVXivx]{1,4})[.)]\s+(?=\S)")
 def repair_slide(value: dict, *, title: str | None = None) -> dict:
     """The slide's fields tidied (cut words, list numbers before bullets); `title` (from the outline)
     where the generator wrote only the body."""
-    return {"title": title if title is not None else trim_cut_word(value["title"], TITLE_CHARS[1]).rstrip("."),
-            "bullets": [LIST_MARKER.sub("", trim_cut_word(bullet, BULLET_CHARS[1])) for bullet in value["bullets"]],
-            "notes": trim_cut_word(value["notes"], NOTES_CHARS[1])}
+    return {
+        "title": title if title is not None else trim_cut_word(value["title"], TITLE_CHARS[1]).rstrip("."),
+        "bullets": [LIST_MARKER.sub("", trim_cut_word(bullet, BULLET_CHARS[1])) for bullet in value["bullets"]],
+        "notes": trim_cut_word(value["notes"], NOTES_CHARS[1]),
+    }
 
 
 def order_titles(titles: list[str], brief: Brief) -> list[str]:
@@ -264,11 +308,16 @@ def assemble_question(value: dict, *, seed: int) -> dict:
     answer = trim_cut_word(value["answer"], CHOICE_CHARS[1])
     choices = [trim_cut_word(choice, CHOICE_CHARS[1]) for choice in value["wrong_answers"]]
     choices.insert(seed % CHOICES, answer)
-    return {"question": trim_cut_word(value["question"], QUESTION_CHARS[1]), "choices": choices, "answer": answer,
-            "explanation": trim_cut_word(value["explanation"], EXPLANATION_CHARS[1])}
+    return {
+        "question": trim_cut_word(value["question"], QUESTION_CHARS[1]),
+        "choices": choices,
+        "answer": answer,
+        "explanation": trim_cut_word(value["explanation"], EXPLANATION_CHARS[1]),
+    }
 
 
 # Checks: each {"passed", "detail"}.
+
 
 def _check(passed: bool, detail: str) -> dict:
     return {"passed": bool(passed), "detail": detail}
@@ -299,21 +348,29 @@ def _duplicates(values: list[str]) -> list[str]:
 
 
 def reading_level(texts: list[str], *, grade_level: int, language: str) -> dict:
-    """Flesch-Kincaid grade of the texts (bullets and fragments read as sentences) within the grade's band."""
+    """The reading grade of the texts (bullets and fragments read as sentences) within the grade's band:
+    Flesch-Kincaid for English; for Chinese, tools_layer.quality's grade from characters per sentence
+    and the share of uncommon words."""
+    low, high = reading_band(grade_level)
+    if language == "zh":
+        prose = "".join(text.strip().rstrip("。！？.!?；;，,") + "。" for text in texts if text.strip())
+        score = quality.chinese_reading_grade(prose)
+        return _check(low <= score <= high, f"Chinese reading grade {score:.1f} (band {low:.0f}-{high:.0f})")
     if language != "en":
-        return _check(True, f"not measured for {LANGUAGES.get(language, language)} (textstat scores English)")
+        return _check(True, f"not measured for {LANGUAGES.get(language, language)} (no reading measure for it)")
     prose = " ".join(text.strip().rstrip(".!?:;,") + "." for text in texts if text.strip())
     score = textstat.flesch_kincaid_grade(prose)
-    low, high = reading_band(grade_level)
     return _check(low <= score <= high, f"Flesch-Kincaid grade {score:.1f} (band {low:.0f}-{high:.0f})")
 
 
 def _stems(text: str) -> set[str]:
     """Crude stems: the first five letters of each content word (evaporation ~ evaporate); CJK text by character pairs."""
     lowered = text.lower()
-    words = {word[:5] for word in re.findall(r"[^\W\d_]{4,}", lowered) if word.isascii() and word not in OBJECTIVE_STOPWORDS}
+    words = {
+        word[:5] for word in re.findall(r"[^\W\d_]{4,}", lowered) if word.isascii() and word not in OBJECTIVE_STOPWORDS
+    }
     cjk = re.sub(r"[\x00-\u2fff]", "", lowered)
-    return words | {cjk[i:i + 2] for i in range(len(cjk) - 1)}
+    return words | {cjk[i : i + 2] for i in range(len(cjk) - 1)}
 
 
 def objective_covered(objective: str, text: str) -> bool:
@@ -321,22 +378,29 @@ def objective_covered(objective: str, text: str) -> bool:
     return not wanted or bool(wanted & _stems(text))
 
 
-def _safety(texts: list[str]) -> dict:
-    unsafe = blocked_terms(text=" ".join(texts))
-    return _check(not unsafe, "blocked terms found" if unsafe else "clean")
+def _safety(texts: list[str], *, scorer=None) -> dict:
+    # A scorer means a worker, where a model runs: the deployment's classifier policies judge the item too
+    return content_filter_check(text=" ".join(texts), classify=scorer is not None)
 
 
 def outline_checks(outline: dict, brief: Brief) -> dict[str, dict]:
     titles = outline["titles"]
     duplicates = _duplicates(titles)
-    return {
+    found = {
         "title_count": _check(len(titles) == brief.slide_count, f"{len(titles)} of {brief.slide_count} titles"),
-        "distinct_titles": _check(not duplicates, f"repeated: {', '.join(duplicates)}" if duplicates else "all different"),
+        "distinct_titles": _check(
+            not duplicates, f"repeated: {', '.join(duplicates)}" if duplicates else "all different"
+        ),
         "content_filter": _safety(titles),
+        "language": quality.in_requested_language("\n".join(titles), brief.language),
     }
+    if found["language"]["passed"]:
+        found["real_words"] = quality.made_of_real_words(titles, brief.language, known=[brief.topic, *brief.objectives])
+        found["task_talk"] = quality.no_task_talk(titles)
+    return found
 
 
-def lesson_plan_checks(plan: dict, brief: Brief) -> dict[str, dict]:
+def lesson_plan_checks(plan: dict, brief: Brief, *, scorer=None) -> dict[str, dict]:
     activities = plan["activities"]
     minutes = sum(activity["minutes"] for activity in activities)
     texts = [plan["overview"]] + [activity["description"] for activity in activities]
@@ -344,28 +408,59 @@ def lesson_plan_checks(plan: dict, brief: Brief) -> dict[str, dict]:
     duplicate_names = _duplicates([activity["name"] for activity in activities])
     return {
         "activity_count": _check(len(activities) == ACTIVITIES, f"{len(activities)} of {ACTIVITIES} activities"),
-        "timing": _check(LESSON_MINUTES[0] <= minutes <= LESSON_MINUTES[1],
-                         f"{minutes} minutes in all (allowed {LESSON_MINUTES[0]}-{LESSON_MINUTES[1]})"),
-        "distinct_activities": _check(not duplicate_names, f"repeated: {', '.join(duplicate_names)}" if duplicate_names else "all different"),
+        "timing": _check(
+            LESSON_MINUTES[0] <= minutes <= LESSON_MINUTES[1],
+            f"{minutes} minutes in all (allowed {LESSON_MINUTES[0]}-{LESSON_MINUTES[1]})",
+        ),
+        "distinct_activities": _check(
+            not duplicate_names, f"repeated: {', '.join(duplicate_names)}" if duplicate_names else "all different"
+        ),
         "no_repetition": _check(not repeated, f"repeats: {repeated[0]!r}" if repeated else "no sentence repeated"),
-        "content_filter": _safety(texts + [activity["name"] for activity in activities]),
+        "content_filter": _safety(texts + [activity["name"] for activity in activities], scorer=scorer),
+        **quality.copy_checks(
+            {"overview": plan["overview"], **{f"activity_{i + 1}": a["description"] for i, a in enumerate(activities)}},
+            subject=brief.topic,
+            language=brief.language,
+            known=list(brief.objectives),
+            also=list(brief.objectives),
+            scorer=scorer,
+        ),
     }
 
 
-def slide_checks(slide: dict, brief: Brief, *, index: int) -> dict[str, dict]:
+def slide_checks(slide: dict, brief: Brief, *, index: int, scorer=None) -> dict[str, dict]:
     bullets = slide["bullets"]
     duplicates = _duplicates([slide["title"]] + bullets)
     repeated = _repeats(bullets + [slide["notes"]])
     text = " ".join([slide["title"], *bullets, slide["notes"]])
-    missing = [goal for goal in objectives_for_slide(brief.objectives, index, brief.slide_count) if not objective_covered(goal, text)]
+    missing = [
+        goal
+        for goal in objectives_for_slide(brief.objectives, index, brief.slide_count)
+        if not objective_covered(goal, text)
+    ]
     return {
-        "bullet_count": _check(len(bullets) == BULLETS_PER_SLIDE and all(b.strip() for b in bullets),
-                               f"{len(bullets)} of {BULLETS_PER_SLIDE} bullets"),
-        "distinct_bullets": _check(not duplicates, f"repeated: {', '.join(duplicates)}" if duplicates else "title and bullets all different"),
+        "bullet_count": _check(
+            len(bullets) == BULLETS_PER_SLIDE and all(b.strip() for b in bullets),
+            f"{len(bullets)} of {BULLETS_PER_SLIDE} bullets",
+        ),
+        "distinct_bullets": _check(
+            not duplicates, f"repeated: {', '.join(duplicates)}" if duplicates else "title and bullets all different"
+        ),
         "no_repetition": _check(not repeated, f"repeats: {repeated[0]!r}" if repeated else "no sentence repeated"),
-        "objective_covered": _check(not missing, f"does not cover: {'; '.join(missing)}" if missing else "covers its objectives"),
+        "objective_covered": _check(
+            not missing, f"does not cover: {'; '.join(missing)}" if missing else "covers its objectives"
+        ),
         "reading_level": reading_level(bullets, grade_level=brief.grade_level, language=brief.language),
-        "content_filter": _safety([text]),
+        "content_filter": _safety([text], scorer=scorer),
+        **quality.slide_content_checks(
+            title=slide["title"],
+            bullets=bullets,
+            notes=slide["notes"],
+            subject=brief.topic,
+            objectives=objectives_for_slide(brief.objectives, index, brief.slide_count),
+            language=brief.language,
+            scorer=scorer,
+        ),
     }
 
 
@@ -376,17 +471,35 @@ def same_question(first: str, second: str) -> bool:
     return a <= b or b <= a or len(a & b) / len(a | b) >= SAME_QUESTION_OVERLAP
 
 
-def question_checks(item: dict, brief: Brief, *, earlier_questions: list[str]) -> dict[str, dict]:
+def question_checks(item: dict, brief: Brief, *, earlier_questions: list[str], scorer=None) -> dict[str, dict]:
     choices = item["choices"]
     duplicates = _duplicates(choices)
     repeats = [earlier for earlier in earlier_questions if same_question(item["question"], earlier)]
     return {
         "choice_count": _check(len(choices) == CHOICES, f"{len(choices)} of {CHOICES} choices"),
-        "answer_in_choices": _check(item["answer"] in choices, "the answer is a choice" if item["answer"] in choices else "the answer is not a choice"),
-        "distinct_choices": _check(not duplicates, f"repeated: {', '.join(duplicates)}" if duplicates else "all different"),
-        "distinct_question": _check(not repeats, f"repeats: {repeats[0]!r}" if repeats else "differs from the earlier questions"),
-        "reading_level": reading_level([item["question"], item["explanation"]], grade_level=brief.grade_level, language=brief.language),
-        "content_filter": _safety([item["question"], *choices, item["explanation"]]),
+        "answer_in_choices": _check(
+            item["answer"] in choices,
+            "the answer is a choice" if item["answer"] in choices else "the answer is not a choice",
+        ),
+        "distinct_choices": _check(
+            not duplicates, f"repeated: {', '.join(duplicates)}" if duplicates else "all different"
+        ),
+        "distinct_question": _check(
+            not repeats, f"repeats: {repeats[0]!r}" if repeats else "differs from the earlier questions"
+        ),
+        "reading_level": reading_level(
+            [item["question"], item["explanation"]], grade_level=brief.grade_level, language=brief.language
+        ),
+        "content_filter": _safety([item["question"], *choices, item["explanation"]], scorer=scorer),
+        **quality.quiz_content_checks(
+            question=item["question"],
+            choices=choices,
+            answer=item["answer"],
+            explanation=item["explanation"],
+            subject=brief.topic,
+            language=brief.language,
+            scorer=scorer,
+        ),
     }
 
 
@@ -405,7 +518,16 @@ FEEDBACK = {
     "distinct_choices": "Make the wrong answers different from the answer and from each other.",
     "distinct_question": "Ask about something that the earlier questions did not.",
     "content_filter": "Keep the language clean and suitable for a classroom.",
-    "complete": "Keep it shorter.",
+    "language": "Write every value in the lesson's language.",
+    "real_words": "Use only real, everyday words.",
+    "on_subject": "Write about the lesson's topic and name it.",
+    "fluency": "Write plain, natural sentences.",
+    "task_talk": "Write the material itself; do not talk about the task.",
+    "repetition": "Do not repeat words.",
+    "shouting": "Do not write in capitals.",
+    "choices": "Give four different, real answers (not letters, not True or False).",
+    "gives_away": "Do not put the answer in the question.",
+    "explanation": "Explain why the correct answer is right, naming it.",
 }
 
 
@@ -416,11 +538,15 @@ def feedback_for(checks: dict[str, dict], brief: Brief) -> list[str]:
             continue
         if name == "reading_level":
             too_hard = _score(check) > reading_band(brief.grade_level)[1]
-            notes.append(f"Use {'shorter sentences and simpler words' if too_hard else 'fuller sentences'} "
-                         f"for {grade_name(brief.grade_level)} students.")
+            notes.append(
+                f"Use {'shorter sentences and simpler words' if too_hard else 'fuller sentences'} "
+                f"for {grade_name(brief.grade_level)} students."
+            )
         elif name == "objective_covered":  # name the objective the slide missed, in its own words
             missing = check["detail"].removeprefix("does not cover: ").split("; ")
-            notes.append(f"This slide must teach students to {' and '.join(_lowered(goal) for goal in missing)}; use those words.")
+            notes.append(
+                f"This slide must teach students to {' and '.join(_lowered(goal) for goal in missing)}; use those words."
+            )
         elif name == "distinct_question":  # the prompt does not list the earlier questions: name the one it repeats
             notes.append(f"{FEEDBACK[name]} Do not ask again: {check['detail'].removeprefix('repeats: ')}")
         elif name in FEEDBACK:

@@ -1,4 +1,5 @@
 """Courseware: a lesson (its request, and the plan, slides and quiz its job wrote) owned by its creator."""
+
 from django.conf import settings
 from django.db import models
 
@@ -37,5 +38,9 @@ class Lesson(models.Model):
     @property
     def passed(self) -> bool:
         """Every written section passed every check."""
-        entries = [self.checks.get("lesson_plan"), self.checks.get("outline")] + list(self.checks.get("slides", [])) + list(self.checks.get("quiz", []))
+        entries = (
+            [self.checks.get("lesson_plan"), self.checks.get("outline")]
+            + list(self.checks.get("slides", []))
+            + list(self.checks.get("quiz", []))
+        )
         return bool(self.slides) and all(entry and entry.get("passed") for entry in entries)

@@ -1,10 +1,12 @@
 """Writing one variant: its limits, its JSON schema, its prompt, and the checks it must pass."""
+
 import json
 import re
 from dataclasses import dataclass, field
 
-from applications.moderation import blocked_terms
+from applications.moderation import content_filter_check
 from applications.writing import LANGUAGES, content_tokens
+from tools_layer.quality import checks as quality
 
 # The share of a field's maximum length each requested length may use (never below its minimum).
 LENGTH_SHARE = {"short": 0.5, "medium": 0.75, "long": 1.0}
@@ -66,10 +68,22 @@ def variant_schema(fields: list[dict], *, force_keywords: list[str] = ()) -> dic
     properties = {}
     for spec in fields:
         if force_keywords and spec["name"] == longest:
-            properties[spec["name"]] = {"type": "string", "pattern": _keyword_pattern(list(force_keywords), spec["min_chars"], spec["max_chars"])}
+            properties[spec["name"]] = {
+                "type": "string",
+                "pattern": _keyword_pattern(list(force_keywords), spec["min_chars"], spec["max_chars"]),
+            }
         else:
-            properties[spec["name"]] = {"type": "string", "minLength": spec["min_chars"], "maxLength": spec["max_chars"]}
-    return {"type": "object", "properties": properties, "required": [spec["name"] for spec in fields], "additionalProperties": False}
+            properties[spec["name"]] = {
+                "type": "string",
+                "minLength": spec["min_chars"],
+                "maxLength": spec["max_chars"],
+            }
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": [spec["name"] for spec in fields],
+        "additionalProperties": False,
+    }
 
 
 def max_tokens_for(fields: list[dict], language: str) -> int:
@@ -78,17 +92,39 @@ def max_tokens_for(fields: list[dict], language: str) -> int:
     return content_tokens(sum(spec["max_chars"] for spec in fields), language) + 12 * len(fields) + 16
 
 
-def variant_prompt(template_prompt: str, fields: list[dict], brief: Brief, *, feedback: list[str] = ()) -> str:
+def voice_text(voice) -> str:
+    """A brand voice (models.BrandVoice, or None) as the words a prompt gives it."""
+    if voice is None:
+        return ""
+    parts = [voice.name, voice.description]
+    if voice.words_to_use:
+        parts.append("favour the words " + ", ".join(voice.words_to_use))
+    return "; ".join(part for part in parts if part)
+
+
+def request_prompt(template_prompt: str, brief: Brief) -> str:
+    """The request in the template's words: what the copy is asked for, before the answer's JSON shape."""
     values = {
-        "product": brief.product, "audience": brief.audience, "tone": brief.tone,
+        "product": brief.product,
+        "audience": brief.audience,
+        "tone": brief.tone,
         "language": LANGUAGES.get(brief.language, brief.language),
         "voice": f"Brand voice: {brief.voice}. " if brief.voice else "",
         "keywords": f"Use the words: {', '.join(brief.keywords)}. " if brief.keywords else "",
     }
-    text = template_prompt.format_map(values)
+    return template_prompt.format_map(values)
+
+
+def variant_prompt(template_prompt: str, fields: list[dict], brief: Brief, *, feedback: list[str] = ()) -> str:
+    text = request_prompt(template_prompt, brief)
     # The grammar holds the answer to this shape; saying it names each field for the model.
-    shape = json.dumps({spec["name"]: f"<{spec.get('label', spec['name']).lower()}, under {max(2, spec['max_chars'] // 7)} words>"
-                        for spec in fields}, ensure_ascii=False)
+    shape = json.dumps(
+        {
+            spec["name"]: f"<{spec.get('label', spec['name']).lower()}, under {max(2, spec['max_chars'] // 7)} words>"
+            for spec in fields
+        },
+        ensure_ascii=False,
+    )
     lines = [text, f"Reply as JSON: {shape}"]
     if brief.banned_words:
         lines.append(f"Never use these words: {', '.join(brief.banned_words)}.")
@@ -103,7 +139,7 @@ def trim_cut_words(fields: list[dict], values: dict[str, str]) -> dict[str, str]
     trimmed = {}
     for spec in fields:
         value = str(values.get(spec["name"], "")).strip()
-        if len(value) >= spec["max_chars"] and " " in value and not value[-1] in ".!?":
+        if len(value) >= spec["max_chars"] and " " in value and value[-1] not in ".!?":
             value = value[: value.rstrip().rfind(" ")].rstrip(" ,;:-")
         trimmed[spec["name"]] = value
     return trimmed
@@ -122,10 +158,13 @@ def _contains_word(text: str, word: str) -> bool:
     return re.search(rf"(?<!\w){re.escape(word.lower())}(?!\w)", text.lower()) is not None
 
 
-def variant_checks(fields: list[dict], values: dict[str, str], brief: Brief, *, prompt: str = "") -> dict[str, dict]:
-    """Each check: {"passed", "detail"}. Length per field, the brand voice's banned words, the
-    required keywords, the content filter, and whether the copy reads as copy: each field mostly
-    words, and (given the `prompt` it was written from) no instruction of the prompt repeated."""
+def variant_checks(
+    fields: list[dict], values: dict[str, str], brief: Brief, *, prompt: str = "", scorer=None
+) -> dict[str, dict]:
+    """Each check: {"passed", "detail"}. Length per field, the brand voice's banned words, the required
+    keywords and the content filter; then what a reader sees (tools_layer.quality): the requested
+    language, real words, naming the product, fluency (with a `scorer` for the language), no talk about
+    the task (nor the `prompt`'s instructions repeated), no repetition, complete parts, no shouting."""
     too = []
     for spec in fields:
         size = len(values.get(spec["name"], "").strip())
@@ -134,24 +173,31 @@ def variant_checks(fields: list[dict], values: dict[str, str], brief: Brief, *, 
     text = " ".join(values.values())
     banned = [word for word in brief.banned_words if word.strip() and _contains_word(text, word.strip())]
     missing = [word for word in brief.keywords if word.strip() and not _contains_word(text, word.strip())]
-    unsafe = blocked_terms(text=text)
-    unreadable = [spec["name"] for spec in fields if not _readable(values.get(spec["name"], ""))]
-    echo = _echoed_instruction(text, prompt, brief) if prompt else ""
-    repeated = _repeated_field(fields, values)
-    return {
+    found = {
         "length": {"passed": not too, "detail": "; ".join(too) or "within the template's limits"},
         "banned_words": {"passed": not banned, "detail": f"uses {', '.join(banned)}" if banned else "none used"},
-        "required_keywords": {"passed": not missing, "detail": f"missing {', '.join(missing)}" if missing else "all present"},
-        "content_filter": {"passed": not unsafe, "detail": "blocked terms found" if unsafe else "clean"},
-        "readable": {"passed": not unreadable and not echo and not repeated,
-                     "detail": f"{', '.join(unreadable)} is mostly not words" if unreadable
-                     else f"repeats the instructions ({echo!r})" if echo
-                     else f"{repeated[1]} repeats {repeated[0]}" if repeated else "reads as copy"},
+        "required_keywords": {
+            "passed": not missing,
+            "detail": f"missing {', '.join(missing)}" if missing else "all present",
+        },
+        # A scorer means a worker, where a model runs: the deployment's classifier policies judge it too
+        "content_filter": content_filter_check(text=text, classify=scorer is not None),
     }
-
-
-# A small model sometimes fills a field with dates, codes or punctuation; copy is mostly letters.
-MIN_LETTER_SHARE = 0.7
+    named = {spec["name"]: values.get(spec["name"], "") for spec in fields}
+    found.update(
+        quality.copy_checks(
+            named,
+            subject=brief.product,
+            language=brief.language,
+            known=[brief.audience, *brief.keywords],
+            also=list(brief.keywords),
+            scorer=scorer,
+        )
+    )
+    echo = _echoed_instruction(text, prompt, brief) if prompt else ""
+    if echo and found.get("task_talk", {"passed": False})["passed"]:
+        found["task_talk"] = quality.check(False, f"repeats the instructions ({echo!r})")
+    return found
 
 
 # A run of this many words taken from the prompt, with at least ECHO_OWN_WORDS of them the prompt's
@@ -163,32 +209,26 @@ ECHO_OWN_WORDS = 2
 def _echoed_instruction(text: str, prompt: str, brief: Brief) -> str:
     given = set(re.findall(r"\w+", " ".join([brief.product, brief.audience, brief.tone, *brief.keywords]).lower()))
     prompt_words = re.findall(r"\w+", prompt.lower())
-    runs = {tuple(prompt_words[i:i + ECHO_WORDS]) for i in range(len(prompt_words) - ECHO_WORDS + 1)}
+    runs = {tuple(prompt_words[i : i + ECHO_WORDS]) for i in range(len(prompt_words) - ECHO_WORDS + 1)}
     words = re.findall(r"\w+", text.lower())
     for i in range(len(words) - ECHO_WORDS + 1):
-        run = tuple(words[i:i + ECHO_WORDS])
+        run = tuple(words[i : i + ECHO_WORDS])
         if run in runs and sum(word not in given for word in run) >= ECHO_OWN_WORDS:
             return " ".join(run)
     return ""
 
 
-def _repeated_field(fields: list[dict], values: dict[str, str]) -> tuple[str, str] | None:
-    """Two parts of a framework (AIDA, PAS, a hero) that start with the same words are one part said twice."""
-    def opening(name: str) -> str:
-        return " ".join(re.findall(r"\w+", values.get(name, "").lower())[:ECHO_WORDS])
-
-    seen: dict[str, str] = {}
-    for spec in fields:
-        start = opening(spec["name"])
-        if start and start in seen:
-            return seen[start], spec["name"]
-        seen.setdefault(start, spec["name"])
-    return None
-
-
-def _readable(value: str) -> bool:
-    visible = [char for char in value if not char.isspace()]
-    return bool(visible) and sum(char.isalpha() for char in visible) / len(visible) >= MIN_LETTER_SHARE
+# What a rewrite is told when a reader's check failed.
+QUALITY_FEEDBACK = {
+    "language": "Write in {language} only.",
+    "real_words": "Use only real, everyday words.",
+    "on_subject": "Write about {product} and name it.",
+    "fluency": "Write plain, natural sentences.",
+    "task_talk": "Write the copy itself; do not talk about the task or repeat these instructions.",
+    "repetition": "Do not repeat words or parts.",
+    "complete": "Finish every part with a complete phrase.",
+    "shouting": "Do not write in capitals.",
+}
 
 
 def feedback_for(checks: dict[str, dict], brief: Brief) -> list[str]:
@@ -201,6 +241,7 @@ def feedback_for(checks: dict[str, dict], brief: Brief) -> list[str]:
         notes.append(f"Include: {', '.join(brief.keywords)}.")
     if not checks["content_filter"]["passed"]:
         notes.append("Keep the language clean and friendly.")
-    if not checks.get("readable", {"passed": True})["passed"]:
-        notes.append("Write new words of your own for each part, not numbers, symbols or these instructions.")
+    for name, note in QUALITY_FEEDBACK.items():
+        if not checks.get(name, {"passed": True})["passed"]:
+            notes.append(note.format(language=LANGUAGES.get(brief.language, brief.language), product=brief.product))
     return notes

@@ -1,4 +1,5 @@
 """Marketing copy: templates (data, editable by admins), brand voices, and generations with their variants."""
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -32,15 +33,21 @@ class Template(models.Model):
             errors["fields"] = 'A list of {"name", "label", "min_chars", "max_chars"} objects.'
         else:
             names = [spec.get("name") for spec in specs]
-            if not all(isinstance(name, str) and name.isidentifier() for name in names) or len(set(names)) != len(names):
+            if not all(isinstance(name, str) and name.isidentifier() for name in names) or len(set(names)) != len(
+                names
+            ):
                 errors["fields"] = "Each field needs a unique name made of letters, digits and underscores."
-            elif not all(isinstance(spec.get("max_chars"), int) and 0 <= int(spec.get("min_chars", 0)) <= spec["max_chars"]
-                         for spec in specs):
+            elif not all(
+                isinstance(spec.get("max_chars"), int) and 0 <= int(spec.get("min_chars", 0)) <= spec["max_chars"]
+                for spec in specs
+            ):
                 errors["fields"] = "Each field needs max_chars, and min_chars (if given) between 0 and max_chars."
         try:
             self.prompt.format_map({name: "" for name in PROMPT_PLACEHOLDERS})
         except (KeyError, IndexError, ValueError) as error:
-            errors["prompt"] = f"Use only the placeholders {', '.join('{' + n + '}' for n in PROMPT_PLACEHOLDERS)} ({error})."
+            errors["prompt"] = (
+                f"Use only the placeholders {', '.join('{' + n + '}' for n in PROMPT_PLACEHOLDERS)} ({error})."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -74,7 +81,9 @@ class Generation(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="marketing_generations")
     template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="generations")
-    brand_voice = models.ForeignKey(BrandVoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations")
+    brand_voice = models.ForeignKey(
+        BrandVoice, on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
+    )
     product = models.TextField()
     audience = models.CharField(max_length=300)
     tone = models.CharField(max_length=100)
@@ -100,6 +109,18 @@ class Variant(models.Model):
     attempts = models.PositiveSmallIntegerField(default=1)
     favourite = models.BooleanField(default=False)
     edited = models.BooleanField(default=False)
+    review = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=[("accepted", "accepted"), ("rejected", "rejected")],
+        help_text="The creator's verdict; empty until given, and again after an edit or a rewrite.",
+    )
+    review_reason = models.TextField(blank=True)
+    judgement = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The judge\'s {"judge", "scores", "reason"} when AIGC_JUDGE_GENERATOR names one; empty otherwise.',
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,8 +1,11 @@
 """Reads for marketing copy."""
+
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext
 
 from aigc_platform.core.api import owned_by
 from aigc_platform.core.errors import NotFound
+from applications.marketing import copywriting
 from applications.marketing.models import BrandVoice, Generation, Template, Variant
 
 
@@ -13,7 +16,7 @@ def templates_active() -> QuerySet[Template]:
 def template_get(*, slug: str) -> Template:
     template = templates_active().filter(slug=slug).first()
     if template is None:
-        raise NotFound(f"No template {slug!r}.")
+        raise NotFound(gettext("No template %(slug)s.") % {"slug": slug})
     return template
 
 
@@ -24,7 +27,7 @@ def brand_voices_visible_to(*, user) -> QuerySet[BrandVoice]:
 def brand_voice_get(*, user, pk) -> BrandVoice:
     voice = brand_voices_visible_to(user=user).filter(pk=pk).first()
     if voice is None:
-        raise NotFound(f"No brand voice with id {pk}.")
+        raise NotFound(gettext("No brand voice with id %(id)s.") % {"id": pk})
     return voice
 
 
@@ -39,13 +42,42 @@ def generations_visible_to(*, user, favourites_only: bool = False) -> QuerySet[G
 def generation_get(*, user, pk) -> Generation:
     generation = generations_visible_to(user=user).filter(pk=pk).first()
     if generation is None:
-        raise NotFound(f"No marketing generation with id {pk}.")
+        raise NotFound(gettext("No marketing generation with id %(id)s.") % {"id": pk})
     return generation
 
 
 def variant_get(*, user, pk) -> Variant:
-    variant = owned_by(Variant.objects.select_related("generation__template", "generation__brand_voice"), user,
-                       owner_field="generation__owner").filter(pk=pk).first()
+    variant = (
+        owned_by(
+            Variant.objects.select_related("generation__template", "generation__brand_voice"),
+            user,
+            owner_field="generation__owner",
+        )
+        .filter(pk=pk)
+        .first()
+    )
     if variant is None:
-        raise NotFound(f"No variant with id {pk}.")
+        raise NotFound(gettext("No variant with id %(id)s.") % {"id": pk})
     return variant
+
+
+def generation_prompts_recent(*, user, limit: int) -> list[str]:
+    """The requests of `user`'s latest marketing generations (everyone's for staff), newest first, each
+    in its template's words (copywriting.request_prompt): the prompts a blind comparison of generators
+    answers (tools_layer.arena reads them through MarketingConfig.arena_prompts)."""
+    generations = owned_by(Generation.objects.select_related("template", "brand_voice"), user).order_by("-created_at")
+    return [
+        copywriting.request_prompt(
+            generation.template.prompt,
+            copywriting.Brief(
+                product=generation.product,
+                audience=generation.audience,
+                tone=generation.tone,
+                language=generation.language,
+                length=generation.length,
+                keywords=list(generation.keywords),
+                voice=copywriting.voice_text(generation.brand_voice),
+            ),
+        ).strip()
+        for generation in generations[:limit]
+    ]

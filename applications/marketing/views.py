@@ -1,4 +1,5 @@
 """The creator page: the form, variants streaming in, history with favourites, edits and exports."""
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
@@ -9,8 +10,12 @@ from applications.writing import LANGUAGES
 
 @login_required
 def creator_page(request):
-    return render(request, "marketing/creator.html", {
-        "templates": TemplateSerializer(selectors.templates_active(), many=True).data,
-        "voices": list(selectors.brand_voices_visible_to(user=request.user).values("id", "name")),
-        "languages": LANGUAGES,
-    })
+    return render(
+        request,
+        "marketing/creator.html",
+        {
+            "templates": TemplateSerializer(selectors.templates_active(), many=True).data,
+            "voices": list(selectors.brand_voices_visible_to(user=request.user).values("id", "name")),
+            "languages": LANGUAGES,
+        },
+    )

@@ -1,24 +1,33 @@
 """Jobs API (list, submit public kinds, detail, cancel, retry, live events over SSE) and the
 workers API (list, drain, resume, queue lengths)."""
+
 import json
 
 from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aigc_platform.accounts.authentication import request_user
 from aigc_platform.accounts.permissions import IsOperator
+from aigc_platform.accounts.roles import OPERATOR, user_has_role
 from aigc_platform.core.api import OwnedObjectMixin
-from aigc_platform.core.errors import ApplicationError, NotFound, json_error_response
+from aigc_platform.core.errors import ApplicationError, NotFound, PermissionDenied, json_error_response
 from infrastructure.compute import events, selectors, services
 from infrastructure.compute.kinds import job_kind
-from infrastructure.compute.models import TERMINAL_STATUSES, JobStatus
-from infrastructure.compute.models import Worker
-from infrastructure.compute.serializers import JobDetailSerializer, JobSerializer, JobSubmitSerializer, WorkerSerializer
+from infrastructure.compute.models import TERMINAL_STATUSES, JobStatus, Worker
+from infrastructure.compute.serializers import (
+    JobDetailSerializer,
+    JobSerializer,
+    JobStartedSerializer,
+    JobSubmitSerializer,
+    WorkerSerializer,
+    job_started_response,
+)
 
 
 class JobListApi(ListAPIView):
@@ -29,7 +38,10 @@ class JobListApi(ListAPIView):
         status_filter = self.request.query_params.get("status")
         if status_filter:
             if status_filter not in JobStatus.values:
-                raise ApplicationError(f"Unknown status {status_filter!r}.", fields={"status": [f"One of {', '.join(JobStatus.values)}."]})
+                raise ApplicationError(
+                    gettext("Unknown status %(status_filter)r.") % {"status_filter": status_filter},
+                    fields={"status": [gettext("One of %(names)s.") % {"names": ", ".join(JobStatus.values)}]},
+                )
             jobs = jobs.filter(status=status_filter)
         if kind := self.request.query_params.get("kind"):
             jobs = jobs.filter(kind=kind)
@@ -44,7 +56,7 @@ class JobListApi(ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=JobSubmitSerializer, responses={201: JobSerializer})
+    @extend_schema(request=JobSubmitSerializer, responses={202: JobStartedSerializer})
     def post(self, request):
         """Submit a job of a generic kind (such as `echo`); each layer's own API submits its kinds."""
         serializer = JobSubmitSerializer(data=request.data)
@@ -52,15 +64,38 @@ class JobListApi(ListAPIView):
         data = serializer.validated_data
         kind = job_kind(data["kind"])
         if kind is None or not kind.public:
-            raise ApplicationError(f"Jobs of kind {data['kind']!r} cannot be submitted here.", fields={"kind": ["Not a public job kind."]})
+            raise ApplicationError(
+                gettext("Jobs of kind %(kind)r cannot be submitted here.") % {"kind": data["kind"]},
+                fields={"kind": [gettext("Not a public job kind.")]},
+            )
+        if ("queue" in data or data["gpus"] or data["min_gpu_memory_mb"]) and not user_has_role(request.user, OPERATOR):
+            # A GPU request routes the job into one GPU worker's own queue: a creator's generic job has no use for it.
+            fields = {name: ["Leave it out."] for name in ("queue", "gpus", "min_gpu_memory_mb") if data.get(name)}
+            raise PermissionDenied(
+                gettext(
+                    "Only operators and admins choose a job's queue or ask for GPUs here; the platform picks "
+                    "the queue from the job's kind and resources."
+                ),
+                fields=fields,
+            )
+        queue = services.job_queue_check(queue=data["queue"]) if "queue" in data else None
         job = services.job_submit(
-            owner=request.user, kind=kind.name, params=data["params"], queue=data["queue"],
-            gpus=data["gpus"], min_gpu_memory_mb=data["min_gpu_memory_mb"],
+            owner=request.user,
+            kind=kind.name,
+            params=data["params"],
+            queue=queue,
+            gpus=data["gpus"],
+            min_gpu_memory_mb=data["min_gpu_memory_mb"],
         )
-        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
+        return job_started_response(job)
+
+
+JOB_NOT_FOUND = gettext_lazy("No job with id %(pk)s.")
 
 
 class JobDetailApi(OwnedObjectMixin, APIView):
+    not_found_message = JOB_NOT_FOUND
+
     @extend_schema(responses=JobDetailSerializer)
     def get(self, request, pk):
         job = self.get_owned_object(selectors.jobs_visible_to(user=request.user), pk, request)
@@ -68,6 +103,8 @@ class JobDetailApi(OwnedObjectMixin, APIView):
 
 
 class JobCancelApi(OwnedObjectMixin, APIView):
+    not_found_message = JOB_NOT_FOUND
+
     @extend_schema(request=None, responses=JobSerializer)
     def post(self, request, pk):
         job = self.get_owned_object(selectors.jobs_visible_to(user=request.user), pk, request)
@@ -75,10 +112,13 @@ class JobCancelApi(OwnedObjectMixin, APIView):
 
 
 class JobRetryApi(OwnedObjectMixin, APIView):
-    @extend_schema(request=None, responses=JobSerializer)
+    not_found_message = JOB_NOT_FOUND
+
+    @extend_schema(request=None, responses={202: JobStartedSerializer})
     def post(self, request, pk):
+        """Queue a failed or cancelled job again, as the same job (a training run resumes from its last checkpoint)."""
         job = self.get_owned_object(selectors.jobs_visible_to(user=request.user), pk, request)
-        return Response(JobSerializer(services.job_retry(job=job)).data)
+        return job_started_response(services.job_retry(job=job))
 
 
 class WorkerListApi(ListAPIView):
@@ -97,7 +137,7 @@ class WorkerDetailApi(APIView):
     def get_worker(self, pk) -> Worker:
         worker = selectors.workers_all().filter(pk=pk).first()
         if worker is None:
-            raise NotFound(f"No worker with id {pk}.")
+            raise NotFound(gettext("No worker with id %(pk)s.") % {"pk": pk})
         return worker
 
     @extend_schema(responses=WorkerSerializer)
@@ -121,7 +161,9 @@ class WorkerResumeApi(WorkerDetailApi):
 class QueueListApi(APIView):
     permission_classes = [IsOperator]
 
-    @extend_schema(responses=inline_serializer("QueueLengths", {"queues": serializers.DictField(child=serializers.IntegerField())}))
+    @extend_schema(
+        responses=inline_serializer("QueueLengths", {"queues": serializers.DictField(child=serializers.IntegerField())})
+    )
     def get(self, request):
         """Messages waiting in each queue."""
         return Response({"queues": selectors.queue_lengths()})
@@ -163,9 +205,9 @@ async def job_events(request, pk):
     Reconnecting with `Last-Event-ID` resumes after the last event seen."""
     user = await sync_to_async(request_user)(request)
     if user is None:
-        return json_error_response("not_authenticated", "Authentication credentials were not provided.", 401)
+        return json_error_response("not_authenticated", gettext("Authentication credentials were not provided."), 401)
     if await sync_to_async(_job_snapshot)(user, pk) is None:
-        return json_error_response("not_found", f"No job with id {pk}.", 404)
+        return json_error_response("not_found", JOB_NOT_FOUND % {"pk": pk}, 404)
     last_event_id = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or "0"
     response = StreamingHttpResponse(_event_stream(user, pk, last_event_id), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"

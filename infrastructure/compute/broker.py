@@ -1,5 +1,6 @@
 """The broker's Redis, for what the platform keeps there besides Celery's messages: live job
 events and queue lengths, and which jobs still have a task message waiting or being delivered."""
+
 import base64
 import json
 import time
@@ -9,12 +10,11 @@ from functools import cache
 import redis
 from django.conf import settings
 
-# How kombu's Redis transport keeps messages: a list per queue (and one per priority step), and the
-# messages a worker has taken but not yet acknowledged in a hash with their delivery time in a sorted set.
-PRIORITY_SEPARATOR = "\x06\x16"
-PRIORITY_STEPS = (3, 6, 9)
-UNACKED_KEY = "unacked"
-UNACKED_INDEX_KEY = "unacked_index"
+# How kombu's Redis transport keeps messages (its adapter, aigc_platform/core/broker.py, knows): a list
+# per queue and priority step, and the messages a worker has taken but not yet acknowledged in a hash,
+# with their delivery time in a sorted set.
+from aigc_platform.core.broker import UNACKED_INDEX_KEY, UNACKED_KEY, queue_keys
+
 # A queue longer than this is not read through when looking for lost messages: a backlog that long
 # means jobs are waiting anyway, and reading it every sweep would cost more than it finds.
 SCAN_MAX_MESSAGES = 10_000
@@ -56,7 +56,7 @@ def job_ids_with_messages(queues: Iterable[str], *, unacked_within_seconds: floa
     client = redis_client()
     ids: set[str] = set()
     for queue in set(queues):
-        for name in [queue, *(f"{queue}{PRIORITY_SEPARATOR}{step}" for step in PRIORITY_STEPS)]:
+        for name in queue_keys(queue):
             if client.llen(name) > SCAN_MAX_MESSAGES:
                 return None
             ids.update(_job_id(_loads(raw) or {}) for raw in client.lrange(name, 0, -1))

@@ -4,9 +4,11 @@ The Job row is the durable record; the stream is what server-sent events replay 
 the broker already, so the stream needs no other server. Publishing is best-effort: a job never fails
 because its live view could not be updated.
 """
+
 import json
 import logging
-from typing import Any, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 import redis
 import redis.asyncio as aredis
@@ -32,11 +34,18 @@ def publish_many(job_id, batch: Sequence[tuple[str, dict[str, Any]]]) -> None:
     try:
         pipe = redis_client().pipeline(transaction=False)
         for event_type, data in batch:
-            pipe.xadd(key, {"type": event_type, "data": json.dumps(data, default=str)}, maxlen=STREAM_MAX_EVENTS, approximate=True)
+            pipe.xadd(
+                key,
+                {"type": event_type, "data": json.dumps(data, default=str)},
+                maxlen=STREAM_MAX_EVENTS,
+                approximate=True,
+            )
         pipe.expire(key, settings.JOB_EVENTS_TTL_SECONDS)
         pipe.execute()
     except redis.RedisError as error:
-        logger.warning("Could not publish %s events of job %s (the first of type %s): %s", len(batch), job_id, batch[0][0], error)
+        logger.warning(
+            "Could not publish %s events of job %s (the first of type %s): %s", len(batch), job_id, batch[0][0], error
+        )
 
 
 def discard(job_id) -> None:

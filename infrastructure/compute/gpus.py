@@ -1,4 +1,5 @@
 """What this machine has: CPUs, memory and each GPU (from torch.cuda, and NVML where present)."""
+
 import os
 
 import psutil
@@ -51,14 +52,16 @@ def _nvml_gpus() -> list[dict]:
             memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
             major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(handle)
             name = pynvml.nvmlDeviceGetName(handle)
-            gpus.append({
-                "index": index,
-                "name": name.decode() if isinstance(name, bytes) else name,
-                "total_mb": memory.total // (1024 * 1024),
-                "free_mb": memory.free // (1024 * 1024),
-                "utilization": pynvml.nvmlDeviceGetUtilizationRates(handle).gpu,
-                "compute_capability": f"{major}.{minor}",
-            })
+            gpus.append(
+                {
+                    "index": index,
+                    "name": name.decode() if isinstance(name, bytes) else name,
+                    "total_mb": memory.total // (1024 * 1024),
+                    "free_mb": memory.free // (1024 * 1024),
+                    "utilization": pynvml.nvmlDeviceGetUtilizationRates(handle).gpu,
+                    "compute_capability": f"{major}.{minor}",
+                }
+            )
         return gpus
     finally:
         pynvml.nvmlShutdown()

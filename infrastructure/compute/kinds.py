@@ -1,4 +1,5 @@
 """The registry of job kinds: each layer's `tasks.py` registers its kinds through `lifecycle.job_task`."""
+
 from dataclasses import dataclass
 
 
@@ -8,6 +9,9 @@ class JobKind:
     task_name: str
     params: type | None
     public: bool
+    # The queue its jobs go to when they ask for no GPUs (None: the default queue); the platform
+    # chooses it, never the job's creator.
+    queue: str | None = None
 
 
 _KINDS: dict[str, JobKind] = {}

@@ -13,11 +13,13 @@ redelivered message never runs a claimed or finished job again), renews the job'
 heartbeat thread while the function runs, and records success, failure or cancellation with
 conditional updates that only the current attempt can make.
 """
+
 import logging
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import SoftTimeLimitExceeded
@@ -135,8 +137,11 @@ class JobContext:
             return
         if self._progress is not None:
             (fraction, message), self._progress = self._progress, None
-            self.heard(services.job_progress(job_id=self.job_id, attempt=self.attempt, progress=fraction, message=message,
-                                             logs=self.take_logs()))
+            self.heard(
+                services.job_progress(
+                    job_id=self.job_id, attempt=self.attempt, progress=fraction, message=message, logs=self.take_logs()
+                )
+            )
             return
         services.job_logs_write(job_id=self.job_id, attempt=self.attempt, lines=self.take_logs())
 
@@ -238,7 +243,7 @@ class JobTask(DjangoTask):
         try:
             job = services.job_claim(job_id=job_id, worker=self.request.hostname or "local")
         except OperationalError as error:
-            raise self.retry(args=(job_id,), exc=error, countdown=2 ** min(self.request.retries, 5))
+            raise self.retry(args=(job_id,), exc=error, countdown=2 ** min(self.request.retries, 5)) from error
         if job is None:
             logger.info("Job %s is not queued any more; nothing to do.", job_id)
             return None
@@ -255,7 +260,12 @@ class JobTask(DjangoTask):
         except JobCancelled:
             services.job_mark_cancelled(logs=ctx.take_logs(), unpublished=ctx.take_unpublished(), **ending)
         except SoftTimeLimitExceeded:
-            services.job_fail(error="The job ran past its time limit.", logs=ctx.take_logs(), unpublished=ctx.take_unpublished(), **ending)
+            services.job_fail(
+                error="The job ran past its time limit.",
+                logs=ctx.take_logs(),
+                unpublished=ctx.take_unpublished(),
+                **ending,
+            )
         except ApplicationError as error:
             services.job_fail(error=error.message, logs=ctx.take_logs(), unpublished=ctx.take_unpublished(), **ending)
         except Exception as error:
@@ -275,19 +285,21 @@ def job_task(
     params: type | None = None,
     public: bool = False,
     soft_time_limit: int | None = None,
+    queue: str | None = None,
 ) -> Callable[[Callable[[JobContext], Any]], JobTask]:
     """Register a job kind: a function of a JobContext that returns the job's JSON result.
 
     `params` is the serializer that validates the job's input; `public` kinds may be submitted
-    through the generic jobs API (others are submitted by their own layer's API).
+    through the generic jobs API (others are submitted by their own layer's API); `queue` is where
+    its jobs go unless they ask for GPUs (None: the default queue).
     """
     soft = soft_time_limit or settings.JOB_SOFT_TIME_LIMIT
 
     def decorate(function: Callable[[JobContext], Any]) -> JobTask:
-        task = app.task(
-            base=JobTask, name=f"jobs.{name}", job_kind=name, soft_time_limit=soft, time_limit=soft + 60
-        )(function)
-        register(JobKind(name=name, task_name=task.name, params=params, public=public))
+        task = app.task(base=JobTask, name=f"jobs.{name}", job_kind=name, soft_time_limit=soft, time_limit=soft + 60)(
+            function
+        )
+        register(JobKind(name=name, task_name=task.name, params=params, public=public, queue=queue))
         return task
 
     return decorate

@@ -1,4 +1,5 @@
 """The Job: one row per piece of long work, moved through its states by conditional updates."""
+
 import uuid
 
 from django.conf import settings
@@ -50,11 +51,16 @@ class Job(models.Model):
         # their index holds only those, and an ended job leaves it.
         indexes = [
             models.Index(fields=["owner", "-created_at"]),
-            models.Index(fields=["status", "heartbeat_at"], name="compute_job_live_idx",
-                         condition=models.Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])),
+            models.Index(
+                fields=["status", "heartbeat_at"],
+                name="compute_job_live_idx",
+                condition=models.Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]),
+            ),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(progress__gte=0) & models.Q(progress__lte=1), name="job_progress_0_1"),
+            models.CheckConstraint(
+                condition=models.Q(progress__gte=0) & models.Q(progress__lte=1), name="job_progress_0_1"
+            ),
         ]
 
     def __str__(self) -> str:

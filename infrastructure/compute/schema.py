@@ -1,5 +1,6 @@
 """OpenAPI for the job event stream: it is a plain async Django view (DRF views cannot stream
-asynchronously), so drf-spectacular does not see it; this hook documents it in the schema."""
+asynchronously), so drf-spectacular does not see it; this hook documents it in the schema. A second hook
+documents the Location header of every answer that says a job started (serializers.job_started_response)."""
 
 EVENTS_PATH = "/api/v1/jobs/{id}/events/"
 
@@ -20,11 +21,34 @@ def add_job_events_path(result, generator, request, public):
                 {"in": "query", "name": "last_event_id", "required": False, "schema": {"type": "string"}},
             ],
             "responses": {
-                "200": {"description": "The event stream.", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                "200": {
+                    "description": "The event stream.",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
                 "401": {"description": "Not signed in."},
                 "404": {"description": "No such job, or another user's."},
             },
             "security": [{"tokenAuth": []}, {"apiKeyAuth": []}, {"cookieAuth": []}],
         }
     }
+    return result
+
+
+LOCATION_HEADER = {"description": "The started job: /api/v1/jobs/{id}/.", "schema": {"type": "string"}}
+
+
+def add_job_started_location(result, generator, request, public):
+    """Every answer whose body is a started job (a JobStarted schema: the Job plus `object`) carries Location."""
+    schemas = result.get("components", {}).get("schemas", {})
+    started = {
+        f"#/components/schemas/{name}"
+        for name, schema in schemas.items()
+        if {"object", "kind", "attempt"} <= set(schema.get("properties", {}))
+    }
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values() if isinstance(operation, dict) else ():
+                ref = response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
+                if ref in started:
+                    response.setdefault("headers", {})["Location"] = LOCATION_HEADER
     return result

@@ -1,4 +1,7 @@
 """Reads for jobs and workers."""
+
+import json
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -6,9 +9,11 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from aigc_platform.core.api import owned_by
-from aigc_platform.core.health import CheckResult
-from infrastructure.compute.broker import queue_length
-from infrastructure.compute.models import Job, JobLog, JobStatus, Worker, WorkerStatus
+from aigc_platform.core.broker import is_reserved_key
+from aigc_platform.core.health import CheckResult, Finding
+from infrastructure.compute import events
+from infrastructure.compute.broker import queue_length, redis_client
+from infrastructure.compute.models import TERMINAL_STATUSES, Job, JobLog, JobStatus, Worker, WorkerStatus
 
 
 def jobs_visible_to(*, user) -> QuerySet[Job]:
@@ -56,11 +61,17 @@ def worker_for_resources(*, gpus: int, min_gpu_memory_mb: int) -> Worker | None:
         return None
     running = dict(
         Job.objects.filter(status=JobStatus.RUNNING, worker__in=[w.name for w in candidates])
-        .values("worker").annotate(n=Count("id")).values_list("worker", "n")
+        .values("worker")
+        .annotate(n=Count("id"))
+        .values_list("worker", "n")
     )
     return min(
         candidates,
-        key=lambda w: (_fitting_gpus(w, min_gpu_memory_mb, memory_key="free_mb") < needed, running.get(w.name, 0), w.name),
+        key=lambda w: (
+            _fitting_gpus(w, min_gpu_memory_mb, memory_key="free_mb") < needed,
+            running.get(w.name, 0),
+            w.name,
+        ),
     )
 
 
@@ -80,10 +91,99 @@ def worker_running_jobs(*, worker: Worker) -> QuerySet[Job]:
     return Job.objects.filter(status=JobStatus.RUNNING, worker=worker.name)
 
 
-def queue_lengths() -> dict[str, int]:
-    """Messages waiting per queue: the default queue, every worker's queues, and queues jobs wait in."""
-    names = {"default"}
+def queues_known() -> set[str]:
+    """The queues that exist: the platform's own (default, generation) and those registered workers consume
+    (their own queues included). Never one of the broker transport's bookkeeping keys."""
+    names = {settings.CELERY_TASK_DEFAULT_QUEUE, settings.GENERATION_QUEUE}
     for queues in Worker.objects.exclude(status=WorkerStatus.OFFLINE).values_list("queues", flat=True):
         names.update(queues)
-    names.update(Job.objects.filter(status=JobStatus.QUEUED).exclude(queue="").values_list("queue", flat=True).distinct())
-    return {name: queue_length(name) for name in sorted(names)}
+    return {name for name in names if name and not is_reserved_key(name)}
+
+
+def queue_is_known(name: str) -> bool:
+    if is_reserved_key(name):
+        return False
+    return name in (settings.CELERY_TASK_DEFAULT_QUEUE, settings.GENERATION_QUEUE) or name in queues_known()
+
+
+def queue_lengths() -> dict[str, int]:
+    """Messages waiting per queue: the default queue, every worker's queues, and queues jobs wait in."""
+    names = queues_known()
+    names.update(
+        Job.objects.filter(status=JobStatus.QUEUED).exclude(queue="").values_list("queue", flat=True).distinct()
+    )
+    return {name: queue_length(name) for name in sorted(names) if not is_reserved_key(name)}
+
+
+def workers_findings() -> list[Finding]:
+    """`aigc doctor`'s worker check: who is online, what waits, and queues that no online worker serves."""
+    online = list(workers_online())
+    try:
+        waiting = {queue: n for queue, n in queue_lengths().items() if n}
+    except Exception:  # the broker finding already says why the queues cannot be read
+        waiting = {}
+    backlog = f"; waiting: {', '.join(f'{queue} {n}' for queue, n in sorted(waiting.items()))}" if waiting else ""
+    if not online:
+        return [
+            Finding(
+                "workers",
+                False,
+                f"No worker is online: jobs wait in their queues{backlog}",
+                "Start one with `aigc worker` on a machine that has DATABASE_URL and CELERY_BROKER_URL set to this "
+                "deployment's (`aigc worker --queues inference --pool threads` serves generation; see deploy/README.md).",
+            )
+        ]
+    served = sorted({queue for worker in online for queue in worker.queues})
+    gpus = sum(len(worker.gpus or []) for worker in online)
+    names = ", ".join(worker.name for worker in online[:5]) + (" …" if len(online) > 5 else "")
+    found = [
+        Finding("workers", True, f"{len(online)} online ({names}); queues {', '.join(served)}; {gpus} GPUs{backlog}")
+    ]
+    unserved = sorted(queue for queue in waiting if queue not in served)
+    if unserved:
+        found.append(
+            Finding(
+                "queues",
+                False,
+                f"Jobs wait in {', '.join(unserved)}, which no online worker consumes",
+                f"Start a worker for it: `aigc worker --queues {','.join(unserved)}`.",
+            )
+        )
+    return found
+
+
+# While waiting on jobs' live events, the Job rows are read this often too, in case a stream lost its
+# end (Redis restarted): the row is the durable record.
+WAIT_DATABASE_CHECK_SECONDS = 2.0
+
+
+def jobs_wait_ended(*, jobs: list[Job], timeout: float) -> list[Job]:
+    """The jobs, read again once every one has ended or `timeout` seconds have passed. Woken by their
+    live event streams (the status event that ends each), so an answer is back the moment its job
+    ends, without polling the database in a loop."""
+    after = {events.stream_key(job.pk): "0" for job in jobs}
+    waiting = set(after)
+    deadline = time.monotonic() + timeout
+    checked = time.monotonic()
+    while waiting and time.monotonic() < deadline:
+        block = int(max(0.01, min(WAIT_DATABASE_CHECK_SECONDS, deadline - time.monotonic())) * 1000)
+        for key, entries in redis_client().xread({key: after[key] for key in waiting}, block=block, count=500) or []:
+            key = key.decode()
+            for entry_id, fields in entries:
+                after[key] = entry_id.decode()
+                if fields[b"type"] == b"status" and json.loads(fields[b"data"]).get("status") in TERMINAL_STATUSES:
+                    waiting.discard(key)
+        if waiting and time.monotonic() - checked >= WAIT_DATABASE_CHECK_SECONDS:
+            checked = time.monotonic()
+            ended = Job.objects.filter(pk__in=[job.pk for job in jobs], status__in=TERMINAL_STATUSES).values_list(
+                "pk", flat=True
+            )
+            waiting -= {events.stream_key(pk) for pk in ended}
+    found = Job.objects.in_bulk([job.pk for job in jobs])
+    return [found[job.pk] for job in jobs]
+
+
+def job_events_follow(job_id, *, after: str = "0", block_ms: int = 10_000):
+    """The job's live events from `after` on, as an async iterator of (event id, type, data), with None
+    whenever `block_ms` passes with nothing new (infrastructure.compute.events.follow)."""
+    return events.follow(job_id, after=after, block_ms=block_ms)

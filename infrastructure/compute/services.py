@@ -1,10 +1,12 @@
 """Writes for jobs. Every state change is a conditional update, so a redelivered or stale task
 message can never move a job that another attempt owns or that has already ended.
 """
+
 import json
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -12,13 +14,16 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from aigc_platform.celery import app
+from aigc_platform.core.broker import is_reserved_key
 from aigc_platform.core.errors import ApplicationError, Conflict
 from infrastructure.compute import broker, events, selectors, statements
 from infrastructure.compute.kinds import job_kind
 from infrastructure.compute.models import Job, JobStatus, Worker, WorkerStatus
+from infrastructure.usage.services import usage_reservation_renew
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +66,21 @@ def _route(*, gpus: int, min_gpu_memory_mb: int) -> tuple[str, str]:
     return worker.own_queue, f"Routed to {worker.name}."
 
 
+def _kind_queue(kind: str) -> str:
+    registered = job_kind(kind)
+    return (registered.queue if registered else None) or settings.CELERY_TASK_DEFAULT_QUEUE
+
+
 def _send(job: Job) -> None:
     """Send the job's task message to its queue once the transaction commits."""
     kind = job_kind(job.kind)
     task_name = kind.task_name if kind else f"jobs.{job.kind}"
     queue = job.queue
+    if is_reserved_key(queue):
+        # A row from before queues were chosen by the platform: sending it would create a key of the
+        # broker transport's own under the wrong type, which stops every worker.
+        queue = job.queue = _kind_queue(job.kind)
+        Job.objects.filter(pk=job.pk).update(queue=queue)
 
     def send() -> None:
         try:
@@ -90,41 +105,69 @@ def _dispatch(job: Job) -> None:
     _send(job)
 
 
+def job_queue_check(*, queue: str) -> str:
+    """A queue an operator names for a job: only one that exists (`selectors.queues_known`), so nothing
+    a person sends becomes a new broker key."""
+    if not selectors.queue_is_known(queue):
+        known = ", ".join(sorted(selectors.queues_known()))
+        raise ApplicationError(
+            gettext("There is no queue %(value)r; the queues are: %(known)s.") % {"value": queue[:100], "known": known},
+            code="unknown_queue",
+            fields={"queue": [gettext("One of %(known)s.") % {"known": known}]},
+        )
+    return queue
+
+
 def job_submit(
     *,
     owner,
     kind: str,
     params: dict[str, Any] | None = None,
-    queue: str = "default",
+    queue: str | None = None,
     gpus: int = 0,
     min_gpu_memory_mb: int = 0,
 ) -> Job:
     """Validate the params by the kind's serializer, create a queued job (routed already when it asks
     for GPUs) and send it to its queue once the caller's transaction, if any, commits. It writes one
-    row, which needs no transaction of its own: BEGIN and COMMIT would be two more round trips."""
+    row, which needs no transaction of its own: BEGIN and COMMIT would be two more round trips.
+
+    The queue is the platform's choice: the kind's own queue, or the worker whose GPUs can hold the
+    job. A `queue` given here comes from a layer that serves its kind elsewhere, or from an operator
+    through `job_queue_check`; it is never one of the broker transport's own keys."""
     registered = job_kind(kind)
     if registered is None:
-        raise ApplicationError(f"Unknown job kind {kind!r}.", fields={"kind": ["Unknown job kind."]})
+        raise ApplicationError(
+            gettext("Unknown job kind %(kind)r.") % {"kind": kind}, fields={"kind": [gettext("Unknown job kind.")]}
+        )
+    if queue and is_reserved_key(queue):
+        raise ApplicationError(
+            gettext("%(value)r is the broker's own key and cannot be a queue.") % {"value": queue[:100]},
+            code="unknown_queue",
+            fields={"queue": [gettext("Not a queue.")]},
+        )
+    queue = queue or _kind_queue(kind)
     params = params or {}
     if registered.params is not None:
         serializer = registered.params(data=params)
         if not serializer.is_valid():
-            raise ApplicationError("The job's params are invalid.", fields={"params": [serializer.errors]})
+            raise ApplicationError(gettext("The job's params are invalid."), fields={"params": [serializer.errors]})
         # Stored as JSON: values such as UUIDs and dates become strings, as they would over the API.
         params = json.loads(json.dumps(serializer.validated_data, cls=DjangoJSONEncoder))
     message = "Waiting for a worker."
     if gpus or min_gpu_memory_mb:
         queue, message = _route(gpus=gpus, min_gpu_memory_mb=min_gpu_memory_mb)
-    job = statements.job_insert(Job(
-        owner=owner,
-        kind=kind,
-        params=params,
-        queue=queue,
-        gpus=gpus,
-        min_gpu_memory_mb=min_gpu_memory_mb,
-        max_attempts=settings.JOB_MAX_ATTEMPTS,
-        message=message,
-    ))
+    job = statements.job_insert(
+        Job(
+            owner=owner,
+            kind=kind,
+            params=params,
+            queue=queue,
+            gpus=gpus,
+            min_gpu_memory_mb=min_gpu_memory_mb,
+            max_attempts=settings.JOB_MAX_ATTEMPTS,
+            message=message,
+        )
+    )
     # No "queued" event: nobody can follow the job's stream before this returns its id, and a stream
     # opens with a snapshot of the row (api.job_events), so the event would only cost a round trip.
     if job.queue:
@@ -145,7 +188,10 @@ def job_cancel(*, job: Job) -> Job:
         )
         if not requested:
             job.refresh_from_db()
-            raise Conflict(f"The job has already {job.status}; there is nothing to cancel.", code="job_finished")
+            raise Conflict(
+                gettext("The job has already %(status)s; there is nothing to cancel.") % {"status": job.status},
+                code="job_finished",
+            )
     _status_event(job.pk)
     job.refresh_from_db()
     return job
@@ -168,7 +214,12 @@ def job_retry(*, job: Job) -> Job:
     )
     if not retried:
         job.refresh_from_db()
-        raise Conflict(f"Only failed or cancelled jobs can be retried; this one is {job.status}.", code="job_not_retryable")
+        raise Conflict(
+            gettext("Only failed or cancelled jobs can be retried; this one is %(status)s.") % {"status": job.status},
+            code="job_not_retryable",
+        )
+    # A job that reserved tokens reserves them again, as a new request would (429 over the quota).
+    usage_reservation_renew(job_id=job.pk)
     job.refresh_from_db()
     # The earlier attempt's live events would end a new viewer's stream at once; its logs stay in the database.
     events.discard(job.pk)
@@ -183,16 +234,25 @@ def job_claim(*, job_id, worker: str) -> Job | None:
     batch of events (JobContext), so a short job's start and end reach its stream in one round trip."""
     now = timezone.now()
     return statements.job_update(
-        job_id, rows=statements.CLAIMABLE, returning=CLAIMED_FIELDS,
-        values={"status": JobStatus.RUNNING, "worker": worker, "started_at": now, "heartbeat_at": now, "message": "Running."},
+        job_id,
+        rows=statements.CLAIMABLE,
+        returning=CLAIMED_FIELDS,
+        values={
+            "status": JobStatus.RUNNING,
+            "worker": worker,
+            "started_at": now,
+            "heartbeat_at": now,
+            "message": "Running.",
+        },
     )
 
 
 def _owned_update(job_id, attempt: int, logs: Sequence[str] = (), **values) -> Job | None:
     """Update the attempt's running job; the job with its `cancel_requested` as the same statement read
     it (so the attempt hears a cancel without another query), or None when it no longer owns the job."""
-    return statements.job_update(job_id, rows=statements.OWNED, attempt=attempt, values=values, logs=logs,
-                                 returning=("id", "cancel_requested"))
+    return statements.job_update(
+        job_id, rows=statements.OWNED, attempt=attempt, values=values, logs=logs, returning=("id", "cancel_requested")
+    )
 
 
 def job_renew_lease(*, job_id, attempt: int) -> Job | None:
@@ -218,11 +278,25 @@ def job_cancel_requested(*, job_id) -> bool:
     return Job.objects.filter(pk=job_id, cancel_requested=True).exists()
 
 
-def _finish(job_id, attempt: int, status: str, *, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = (), **fields) -> bool:
+def _finish(
+    job_id,
+    attempt: int,
+    status: str,
+    *,
+    logs: Sequence[str] = (),
+    unpublished: Sequence[tuple[str, dict]] = (),
+    **fields,
+) -> bool:
     """End the attempt's job, with the log lines it wrote since its last record and, before its status
     event, the live events it had not yet published."""
-    job = statements.job_update(job_id, rows=statements.OWNED, attempt=attempt, logs=logs, returning=("id", *STATUS_EVENT_FIELDS),
-                                values={"status": status, "finished_at": timezone.now(), **fields})
+    job = statements.job_update(
+        job_id,
+        rows=statements.OWNED,
+        attempt=attempt,
+        logs=logs,
+        returning=("id", *STATUS_EVENT_FIELDS),
+        values={"status": status, "finished_at": timezone.now(), **fields},
+    )
     if job is not None:
         _status_event(job_id, job, after=unpublished)
     else:
@@ -231,16 +305,38 @@ def _finish(job_id, attempt: int, status: str, *, logs: Sequence[str] = (), unpu
     return job is not None
 
 
-def job_succeed(*, job_id, attempt: int, result: Any, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = ()) -> bool:
-    return _finish(job_id, attempt, JobStatus.SUCCEEDED, logs=logs, unpublished=unpublished, progress=1.0, result=result, message="Done.")
+def job_succeed(
+    *, job_id, attempt: int, result: Any, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = ()
+) -> bool:
+    return _finish(
+        job_id,
+        attempt,
+        JobStatus.SUCCEEDED,
+        logs=logs,
+        unpublished=unpublished,
+        progress=1.0,
+        result=result,
+        message="Done.",
+    )
 
 
-def job_fail(*, job_id, attempt: int, error: str, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = ()) -> bool:
-    return _finish(job_id, attempt, JobStatus.FAILED, logs=logs, unpublished=unpublished, error=error,
-                   message=error.splitlines()[0][:MESSAGE_MAX] if error else "Failed.")
+def job_fail(
+    *, job_id, attempt: int, error: str, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = ()
+) -> bool:
+    return _finish(
+        job_id,
+        attempt,
+        JobStatus.FAILED,
+        logs=logs,
+        unpublished=unpublished,
+        error=error,
+        message=error.splitlines()[0][:MESSAGE_MAX] if error else "Failed.",
+    )
 
 
-def job_mark_cancelled(*, job_id, attempt: int, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = ()) -> bool:
+def job_mark_cancelled(
+    *, job_id, attempt: int, logs: Sequence[str] = (), unpublished: Sequence[tuple[str, dict]] = ()
+) -> bool:
     return _finish(job_id, attempt, JobStatus.CANCELLED, logs=logs, unpublished=unpublished, message="Cancelled.")
 
 
@@ -250,13 +346,21 @@ def _job_recover(job: Job, *, still_owned, reason: str) -> str | None:
     now = timezone.now()
     with transaction.atomic():
         if job.cancel_requested:
-            outcome = "cancelled" if still_owned.update(status=JobStatus.CANCELLED, finished_at=now, message="Cancelled.") else None
+            outcome = (
+                "cancelled"
+                if still_owned.update(status=JobStatus.CANCELLED, finished_at=now, message="Cancelled.")
+                else None
+            )
         elif job.attempt >= job.max_attempts:
             error = f"{reason} The job ran out of attempts ({job.max_attempts})."
-            changed = still_owned.update(status=JobStatus.FAILED, finished_at=now, error=error, message=error[:MESSAGE_MAX])
+            changed = still_owned.update(
+                status=JobStatus.FAILED, finished_at=now, error=error, message=error[:MESSAGE_MAX]
+            )
             outcome = "failed" if changed else None
         else:
-            changed = still_owned.update(status=JobStatus.QUEUED, heartbeat_at=None, message=f"{reason} Queued again."[:MESSAGE_MAX])
+            changed = still_owned.update(
+                status=JobStatus.QUEUED, heartbeat_at=None, message=f"{reason} Queued again."[:MESSAGE_MAX]
+            )
             outcome = "requeued" if changed else None
             if changed:
                 _dispatch(job)
@@ -267,7 +371,9 @@ def _job_recover(job: Job, *, still_owned, reason: str) -> str | None:
 
 def _recover_all(jobs, still_owned_for, reason_for) -> dict[str, int]:
     counts = {"requeued": 0, "failed": 0, "cancelled": 0}
-    for job in jobs.only("id", "attempt", "max_attempts", "worker", "cancel_requested", "queue", "kind", "gpus", "min_gpu_memory_mb"):
+    for job in jobs.only(
+        "id", "attempt", "max_attempts", "worker", "cancel_requested", "queue", "kind", "gpus", "min_gpu_memory_mb"
+    ):
         outcome = _job_recover(job, still_owned=still_owned_for(job), reason=reason_for(job))
         if outcome:
             counts[outcome] += 1
@@ -282,7 +388,9 @@ def jobs_requeue_stale(*, lease_seconds: float | None = None) -> dict[str, int]:
     cutoff = timezone.now() - lease
     return _recover_all(
         Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff),
-        lambda job: Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempt=job.attempt, heartbeat_at__lt=cutoff),
+        lambda job: Job.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, attempt=job.attempt, heartbeat_at__lt=cutoff
+        ),
         lambda job: f"Worker {job.worker or '?'} stopped responding during attempt {job.attempt}.",
     )
 
@@ -295,7 +403,9 @@ def jobs_redispatch_lost(*, grace_seconds: float | None = None) -> int:
     grace = grace_seconds if grace_seconds is not None else settings.JOB_LEASE_SECONDS
     cutoff = timezone.now() - timedelta(seconds=grace)
     waiting = list(
-        Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=cutoff).exclude(queue="").order_by("created_at")
+        Job.objects.filter(status=JobStatus.QUEUED, created_at__lt=cutoff)
+        .exclude(queue="")
+        .order_by("created_at")
         .only("id", "kind", "queue", "gpus", "min_gpu_memory_mb")[:REDISPATCH_BATCH]
     )
     if not waiting:
@@ -333,14 +443,25 @@ def jobs_route_waiting() -> int:
 
 # Workers
 
-def worker_register(*, name: str, hostname: str, queues: list[str], own_queue: str, concurrency: int, pid: int, inventory: dict) -> Worker:
+
+def worker_register(
+    *, name: str, hostname: str, queues: list[str], own_queue: str, concurrency: int, pid: int, inventory: dict
+) -> Worker:
     now = timezone.now()
     worker, _ = Worker.objects.update_or_create(
         name=name,
         defaults={
-            "hostname": hostname, "queues": queues, "own_queue": own_queue, "concurrency": concurrency, "pid": pid,
-            "cpu_count": inventory["cpu_count"], "ram_mb": inventory["ram_mb"], "gpus": inventory["gpus"],
-            "status": WorkerStatus.ONLINE, "started_at": now, "last_heartbeat_at": now,
+            "hostname": hostname,
+            "queues": queues,
+            "own_queue": own_queue,
+            "concurrency": concurrency,
+            "pid": pid,
+            "cpu_count": inventory["cpu_count"],
+            "ram_mb": inventory["ram_mb"],
+            "gpus": inventory["gpus"],
+            "status": WorkerStatus.ONLINE,
+            "started_at": now,
+            "last_heartbeat_at": now,
         },
     )
     logger.info("Worker %s registered: %s CPUs, %s GPUs, queues %s", name, worker.cpu_count, len(worker.gpus), queues)
@@ -361,7 +482,10 @@ def worker_deregister(*, name: str) -> None:
 def worker_drain(*, worker: Worker) -> Worker:
     """The worker finishes what it runs and takes nothing new: it stops consuming every queue."""
     if worker.status == WorkerStatus.OFFLINE:
-        raise Conflict(f"Worker {worker.name} is offline; there is nothing to drain.", code="worker_offline")
+        raise Conflict(
+            gettext("Worker %(name)s is offline; there is nothing to drain.") % {"name": worker.name},
+            code="worker_offline",
+        )
     Worker.objects.filter(pk=worker.pk).update(status=WorkerStatus.DRAINING)
     for queue in worker.queues:
         app.control.cancel_consumer(queue, destination=[worker.name])
@@ -371,7 +495,10 @@ def worker_drain(*, worker: Worker) -> Worker:
 
 def worker_resume(*, worker: Worker) -> Worker:
     if worker.status != WorkerStatus.DRAINING:
-        raise Conflict(f"Worker {worker.name} is {worker.status}, not draining.", code="worker_not_draining")
+        raise Conflict(
+            gettext("Worker %(name)s is %(status)s, not draining.") % {"name": worker.name, "status": worker.status},
+            code="worker_not_draining",
+        )
     Worker.objects.filter(pk=worker.pk).update(status=WorkerStatus.ONLINE)
     for queue in worker.queues:
         app.control.add_consumer(queue, destination=[worker.name])
@@ -385,7 +512,9 @@ def workers_mark_offline(*, timeout_seconds: float | None = None) -> dict[str, i
     timeout = timedelta(seconds=timeout_seconds if timeout_seconds is not None else settings.WORKER_OFFLINE_SECONDS)
     cutoff = timezone.now() - timeout
     counts = {"offline": 0, "requeued": 0, "failed": 0, "cancelled": 0, "rerouted": 0}
-    silent = Worker.objects.filter(status__in=[WorkerStatus.ONLINE, WorkerStatus.DRAINING], last_heartbeat_at__lt=cutoff)
+    silent = Worker.objects.filter(
+        status__in=[WorkerStatus.ONLINE, WorkerStatus.DRAINING], last_heartbeat_at__lt=cutoff
+    )
     for worker in silent:
         if not Worker.objects.filter(pk=worker.pk, last_heartbeat_at__lt=cutoff).update(status=WorkerStatus.OFFLINE):
             continue

@@ -7,8 +7,10 @@ fields, rows come back through the ORM's converters, and the SQL reads the same 
 on the embedded SQLite; where PostgreSQL can do in one statement what SQLite needs a transaction
 for (an end and its log lines), each gets its own.
 """
+
+from collections.abc import Sequence
 from functools import cache
-from typing import Any, Sequence
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -84,7 +86,11 @@ def _bound_cursor(db: BaseDatabaseWrapper) -> ServerBindingCursor:
 def job_insert(job: Job) -> Job:
     """INSERT the new, unsaved `job` (its id is a UUID made here, so nothing needs reading back)."""
     db = _db()
-    _run(db, _insert_sql(db.vendor), [field.get_db_prep_save(field.pre_save(job, add=True), db) for field in _FIELDS.values()])
+    _run(
+        db,
+        _insert_sql(db.vendor),
+        [field.get_db_prep_save(field.pre_save(job, add=True), db) for field in _FIELDS.values()],
+    )
     job._state.adding, job._state.db = False, db.alias
     return job
 
@@ -113,16 +119,19 @@ def _where_sql(rows: str) -> str:
 
 
 @cache
-def _update_sql(vendor: str, rows: str, columns: tuple[str, ...], returning: tuple[str, ...], with_logs: bool,
-                asynchronous: bool) -> str:
+def _update_sql(
+    vendor: str, rows: str, columns: tuple[str, ...], returning: tuple[str, ...], with_logs: bool, asynchronous: bool
+) -> str:
     assignments = [f"{_name(_FIELDS[column].column)} = %s" for column in columns]
     if rows == CLAIMABLE:
         assignments.append(f"{_name('attempt')} = {_name('attempt')} + 1")
     returned = [_name(_FIELDS[column].column) for column in returning]
     if asynchronous:
         returned.append(COMMIT_ASYNCHRONOUSLY)
-    update = (f"UPDATE {_name(Job._meta.db_table)} SET {', '.join(assignments)} WHERE {_where_sql(rows)} "
-              f"RETURNING {', '.join(returned)}")
+    update = (
+        f"UPDATE {_name(Job._meta.db_table)} SET {', '.join(assignments)} WHERE {_where_sql(rows)} "
+        f"RETURNING {', '.join(returned)}"
+    )
     if not with_logs:
         return update
     # PostgreSQL only: the lines go in with the update, in the same statement (and transaction).
@@ -163,8 +172,15 @@ def _job_from_row(db: BaseDatabaseWrapper, row: tuple, returning: tuple[str, ...
     return Job.from_db(db.alias, list(returning), values)
 
 
-def job_update(job_id, *, rows: str, attempt: int | None = None, values: dict[str, Any], returning: tuple[str, ...],
-               logs: Sequence[str] = ()) -> Job | None:
+def job_update(
+    job_id,
+    *,
+    rows: str,
+    attempt: int | None = None,
+    values: dict[str, Any],
+    returning: tuple[str, ...],
+    logs: Sequence[str] = (),
+) -> Job | None:
     """Set `values` on the job if it is one of `rows` (CLAIMABLE, or OWNED by `attempt`; a claim also
     counts the attempt up), and write the attempt's log lines `logs` with it. Returns a Job holding the
     `returning` fields as the statement left them (the others load when first used), or None when the

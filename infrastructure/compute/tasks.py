@@ -1,7 +1,9 @@
 """Compute's tasks: the built-in `echo` job kind (a demo and a probe of the whole path) and the
 periodic sweep that marks silent workers offline and recovers their jobs."""
+
 import time
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from aigc_platform.celery import app
@@ -27,7 +29,7 @@ def echo(ctx: JobContext) -> dict:
     for step in range(1, steps + 1):
         time.sleep(delay)
         if step == ctx.params.get("fail_at_step"):
-            raise ApplicationError(f"Failed on purpose at step {step}.")
+            raise ApplicationError(gettext("Failed on purpose at step %(step)s.") % {"step": step})
         ctx.log(f"step {step} of {steps}")
         ctx.progress(step / steps, f"Step {step} of {steps}")
     return {"echo": ctx.params["message"], "steps": steps, "attempt": ctx.attempt}

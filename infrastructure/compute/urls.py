@@ -1,4 +1,5 @@
 """Compute's routes: `api_urlpatterns` under /api/v1/, `urlpatterns` for pages."""
+
 from django.urls import path
 
 from infrastructure.compute import api, views

@@ -1,4 +1,5 @@
 """Pages for jobs (the list with live progress bars, one job with its live event stream) and workers."""
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render

@@ -1,4 +1,5 @@
 """Files API: upload (multipart, streamed to storage), list, detail, download, delete."""
+
 import asyncio
 
 from django.core.handlers.asgi import ASGIRequest
@@ -68,10 +69,14 @@ async def _chunks_async(stream, opened):
 
 
 class FileDownloadApi(APIView):
-    @extend_schema(responses={
-        (200, "*/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The file's bytes, served with its sniffed content type."),
-        302: OpenApiResponse(description="To a presigned URL."),
-    })
+    @extend_schema(
+        responses={
+            (200, "*/*"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The file's bytes, served with its sniffed content type."
+            ),
+            302: OpenApiResponse(description="To a presigned URL."),
+        }
+    )
     def get(self, request, pk):
         """The file's bytes: streamed by the platform, or a redirect to a presigned URL of the S3 server."""
         file = selectors.file_get(user=request.user, pk=pk)

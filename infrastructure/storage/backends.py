@@ -5,6 +5,7 @@ bytes": a backend never overwrites, and a half-written object is never visible u
 upload is written while it arrives (an `Upload`), before its hash is known; `save` names it. The one
 exception to hash names is a large upload to S3 (see `S3Upload`).
 """
+
 import contextlib
 import functools
 import io
@@ -21,9 +22,11 @@ from typing import BinaryIO
 from urllib.parse import quote
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 from aigc_platform.core.byte_queue import ByteQueue, immutable
 from aigc_platform.core.errors import NotFound, ServiceUnavailable
+from infrastructure.storage import minio_multipart
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +175,7 @@ class LocalBackend(StorageBackend):
         try:
             stream = open(self._path(key), "rb")
         except FileNotFoundError:
-            raise NotFound(f"The object {key} is missing from storage.") from None
+            raise NotFound(gettext("The object %(key)s is missing from storage.") % {"key": key}) from None
         with stream:
             yield stream
 
@@ -193,7 +196,7 @@ class LocalBackend(StorageBackend):
     def check(self) -> str:
         self.root.mkdir(parents=True, exist_ok=True)
         if not os.access(self.root, os.W_OK):
-            raise ServiceUnavailable(f"The storage directory {self.root} is not writable.")
+            raise ServiceUnavailable(gettext("The storage directory %(root)s is not writable.") % {"root": self.root})
         return f"local {self.root}"
 
 
@@ -226,8 +229,8 @@ class S3Upload(Upload):
     for 256 MiB on SeaweedFS, a third of the upload). Its File row still carries the SHA-256, by which
     the services find an equal object and share it (see `file_store_staged`).
 
-    The parts go through the SDK's multipart calls: its `put_object` reads a stream in a loop of its own
-    and, when the stream fails midway, leaves its upload threads waiting forever."""
+    The parts go through the SDK's multipart calls (infrastructure/storage/minio_multipart.py says why not
+    its `put_object`)."""
 
     def __init__(self, backend: "S3Backend", *, content_type: str):
         self._backend, self._content_type = backend, content_type
@@ -250,14 +253,18 @@ class S3Upload(Upload):
         if self._upload_id is None:
             self._key = f"{STREAMED_PREFIX}{uuid.uuid4().hex}"
             with self._backend._errors(f"store {self._key}"):
-                self._upload_id = client._create_multipart_upload(bucket, self._key, {"Content-Type": self._content_type})
+                self._upload_id = minio_multipart.multipart_create(
+                    client, bucket=bucket, key=self._key, content_type=self._content_type
+                )
             self._pool = ThreadPoolExecutor(S3_PARALLEL_PARTS, thread_name_prefix="s3-upload")
         self._wait_for_parts(below=S3_PARALLEL_PARTS)
         number = len(self._parts) + 1
 
         def send() -> str:
             with self._backend._errors(f"store part {number} of {self._key}"):
-                return client._upload_part(bucket, self._key, data, None, self._upload_id, number)
+                return minio_multipart.multipart_upload_part(
+                    client, bucket=bucket, key=self._key, upload_id=self._upload_id, number=number, data=data
+                )
 
         self._parts.append(self._pool.submit(send))
 
@@ -270,8 +277,6 @@ class S3Upload(Upload):
                 raise part.exception()
 
     def save(self, sha256: str) -> tuple[str, bool]:
-        from minio.datatypes import Part
-
         client, bucket = self._backend.client, self._backend.bucket
         if self._upload_id is None:
             key = object_key(sha256)
@@ -285,9 +290,11 @@ class S3Upload(Upload):
             if self._filling:
                 self._send_part(self._filling.take(len(self._filling)))
             self._wait_for_parts(below=1)
-            parts = [Part(number, part.result()) for number, part in enumerate(self._parts, start=1)]
+            etags = [part.result() for part in self._parts]
             with self._backend._errors(f"store {self._key}"):
-                client._complete_multipart_upload(bucket, self._key, self._upload_id, parts)
+                minio_multipart.multipart_complete(
+                    client, bucket=bucket, key=self._key, upload_id=self._upload_id, etags=etags
+                )
             self._completed = True
         return self._key, True
 
@@ -301,10 +308,15 @@ class S3Upload(Upload):
         self._pool = None
         if not self._completed:
             try:
-                self._backend.client._abort_multipart_upload(self._backend.bucket, self._key, self._upload_id)
+                minio_multipart.multipart_abort(
+                    self._backend.client, bucket=self._backend.bucket, key=self._key, upload_id=self._upload_id
+                )
             except Exception:
-                logger.warning("Could not abort the multipart upload of %s; the S3 server's lifecycle rules remove it.",
-                               self._key, exc_info=True)
+                logger.warning(
+                    "Could not abort the multipart upload of %s; the S3 server's lifecycle rules remove it.",
+                    self._key,
+                    exc_info=True,
+                )
 
 
 class S3Backend(StorageBackend):
@@ -320,11 +332,14 @@ class S3Backend(StorageBackend):
         self.bucket = bucket
         # Fail fast when the server is down (the SDK's default client retries for long): a user waits.
         http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=5, read=60), maxsize=16, cert_reqs="CERT_REQUIRED" if secure else "CERT_NONE",
+            timeout=urllib3.Timeout(connect=5, read=60),
+            maxsize=16,
+            cert_reqs="CERT_REQUIRED" if secure else "CERT_NONE",
             retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
         )
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region,
-                            http_client=http)
+        self.client = Minio(
+            endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region, http_client=http
+        )
         self._bucket_ready = False
 
     @contextlib.contextmanager
@@ -337,10 +352,18 @@ class S3Backend(StorageBackend):
             yield
         except S3Error as error:
             if error.code in ("NoSuchKey", "NoSuchObject"):
-                raise NotFound(f"The object {error.object_name or ''} is missing from storage.") from error
-            raise ServiceUnavailable(f"Object storage refused to {action}: {error.code}: {error.message}") from error
+                raise NotFound(
+                    gettext("The object %(value)s is missing from storage.") % {"value": error.object_name or ""}
+                ) from error
+            raise ServiceUnavailable(
+                gettext("Object storage refused to %(action)s: %(code)s: %(message)s")
+                % {"action": action, "code": error.code, "message": error.message}
+            ) from error
         except (HTTPError, MinioException, OSError) as error:
-            raise ServiceUnavailable(f"Object storage at {self.endpoint} is unreachable ({action}): {error}") from error
+            raise ServiceUnavailable(
+                gettext("Object storage at %(endpoint)s is unreachable (%(action)s): %(error)s")
+                % {"endpoint": self.endpoint, "action": action, "error": error}
+            ) from error
 
     def ensure_bucket(self) -> None:
         if self._bucket_ready:
@@ -402,7 +425,9 @@ class S3Backend(StorageBackend):
         disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
         with self._errors(f"sign a download of {key}"):
             return self.client.presigned_get_object(
-                self.bucket, key, expires=timedelta(seconds=settings.S3_PRESIGNED_URL_SECONDS),
+                self.bucket,
+                key,
+                expires=timedelta(seconds=settings.S3_PRESIGNED_URL_SECONDS),
                 response_headers={"response-content-disposition": disposition, "response-content-type": content_type},
             )
 
@@ -413,11 +438,13 @@ class S3Backend(StorageBackend):
 
 
 @functools.lru_cache(maxsize=8)
-def _backend(kind: str, local_root: str, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool,
-             region: str) -> StorageBackend:
+def _backend(
+    kind: str, local_root: str, endpoint: str, access_key: str, secret_key: str, bucket: str, secure: bool, region: str
+) -> StorageBackend:
     if kind == "s3":
-        return S3Backend(endpoint=endpoint, access_key=access_key, secret_key=secret_key, bucket=bucket,
-                         secure=secure, region=region)
+        return S3Backend(
+            endpoint=endpoint, access_key=access_key, secret_key=secret_key, bucket=bucket, secure=secure, region=region
+        )
     if kind == "local":
         return LocalBackend(Path(local_root))
     raise ValueError(f"Unknown STORAGE_BACKEND {kind!r}: use 'local' or 's3'.")
@@ -426,6 +453,12 @@ def _backend(kind: str, local_root: str, endpoint: str, access_key: str, secret_
 def get_backend() -> StorageBackend:
     """The backend the settings name now (cached per configuration, so tests may switch settings)."""
     return _backend(
-        settings.STORAGE_BACKEND, str(settings.STORAGE_LOCAL_ROOT), settings.S3_ENDPOINT, settings.S3_ACCESS_KEY,
-        settings.S3_SECRET_KEY, settings.S3_BUCKET, settings.S3_SECURE, settings.S3_REGION,
+        settings.STORAGE_BACKEND,
+        str(settings.STORAGE_LOCAL_ROOT),
+        settings.S3_ENDPOINT,
+        settings.S3_ACCESS_KEY,
+        settings.S3_SECRET_KEY,
+        settings.S3_BUCKET,
+        settings.S3_SECURE,
+        settings.S3_REGION,
     )

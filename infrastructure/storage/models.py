@@ -1,4 +1,5 @@
 """The File row: one per stored upload; its object is content-addressed, so equal bytes share one object."""
+
 import uuid
 
 from django.conf import settings
@@ -8,7 +9,11 @@ from django.db import models
 class File(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="files",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="files",
         help_text="Empty for a system object (such as a built-in model's weights), which counts against no quota.",
     )
     filename = models.CharField(max_length=255)

@@ -12,6 +12,7 @@ joined to the next chunk.
 It reads what RFC 7578 lets a client send: parts with headers, an optional preamble and epilogue, and
 no Content-Transfer-Encoding (refused: a browser never sends one).
 """
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -71,7 +72,7 @@ class MultipartReader:
         chunk = self._stream.read(CHUNK_SIZE)
         if not chunk:
             return False
-        rest = self._buffer[self._pos:]
+        rest = self._buffer[self._pos :]
         self._buffer, self._pos = (rest + chunk if rest else chunk), 0
         return True
 
@@ -107,7 +108,7 @@ class MultipartReader:
         if self._buffer.startswith(b"--", self._pos):  # the closing boundary (its line may end the body)
             return False
         line_end = self._find(b"\r\n", within=MAX_PADDING_BYTES, what="a boundary line")
-        if self._buffer[self._pos:self._pos + line_end].strip(b" \t"):
+        if self._buffer[self._pos : self._pos + line_end].strip(b" \t"):
             raise MultiPartParserError("A multipart boundary is followed by something other than a line end.")
         # The read position stays on the line's CRLF: a part without headers is "CRLF CRLF" from here.
         self._pos += line_end
@@ -115,7 +116,7 @@ class MultipartReader:
 
     def _headers(self) -> Part:
         block_end = self._find(b"\r\n\r\n", within=MAX_HEADER_BYTES, what="a part's headers")
-        block = self._buffer[self._pos + 2:self._pos + block_end]
+        block = self._buffer[self._pos + 2 : self._pos + block_end]
         self._pos += block_end + 4
         headers = {}
         for line in block.split(b"\r\n"):
@@ -128,10 +129,15 @@ class MultipartReader:
             headers[name.strip()] = (value.strip(), params)
         encoding = headers.get("content-transfer-encoding", ("", {}))[0]
         if encoding and encoding not in IDENTITY_ENCODINGS:
-            raise MultiPartParserError(f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are.")
+            raise MultiPartParserError(
+                f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are."
+            )
         disposition = headers.get("content-disposition", ("", {}))[1]
-        return Part(name=disposition.get("name"), filename=disposition.get("filename"),
-                    content_type=headers.get("content-type", ("", {}))[0])
+        return Part(
+            name=disposition.get("name"),
+            filename=disposition.get("filename"),
+            content_type=headers.get("content-type", ("", {}))[0],
+        )
 
 
 def _undecided_tail(buffer: bytes, start: int, delimiter: bytes) -> int:

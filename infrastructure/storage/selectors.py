@@ -1,4 +1,5 @@
 """Reads for object storage: files a user may see, their bytes (as a stream or a local path), usage."""
+
 import contextlib
 import hashlib
 import os
@@ -11,10 +12,12 @@ from typing import BinaryIO
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet, Sum
+from django.utils.translation import gettext
 
 from aigc_platform.core.api import owned_by
 from aigc_platform.core.errors import ApplicationError, NotFound
 from aigc_platform.core.health import CheckResult
+from infrastructure.storage import local_cache
 from infrastructure.storage.backends import CHUNK_SIZE, get_backend
 from infrastructure.storage.models import File
 
@@ -28,7 +31,7 @@ def file_get(*, user, pk) -> File:
     try:
         return files_visible_to(user=user).get(pk=pk)
     except (File.DoesNotExist, ValidationError, ValueError, TypeError):
-        raise NotFound(f"No file with id {pk}.") from None
+        raise NotFound(gettext("No file with id %(pk)s.") % {"pk": pk}) from None
 
 
 @contextlib.contextmanager
@@ -46,15 +49,36 @@ def file_download_url(*, file: File) -> str | None:
 def file_local_path(*, file: File) -> Path:
     """A local path holding the file's verified bytes, for loaders that need a path (model weights).
     On the local backend that is the object itself; otherwise a copy under STORAGE_CACHE_DIR, fetched once
-    and checked against the file's SHA-256. Do not write to it."""
+    and checked against the file's SHA-256. Do not write to it. The copy may be evicted once it has not
+    been used for LOCAL_CACHE_MIN_IDLE_SECONDS: work that holds it longer uses `file_local_copy`."""
+    with file_local_copy(file=file) as path:
+        return path
+
+
+@contextlib.contextmanager
+def file_local_copy(*, file: File) -> Iterator[Path]:
+    """file_local_path, held in use for the block: the local copy is not evicted meanwhile
+    (infrastructure.storage.local_cache)."""
     backend = get_backend()
     path = backend.local_path(file.key)
     if path is not None:
-        return path
+        yield path
+        return
     suffix = "".join(Path(file.filename).suffixes[-2:])[:32]
     cached = settings.STORAGE_CACHE_DIR / file.sha256[:2] / f"{file.sha256}{suffix}"
+    with local_cache.pinned(cached):
+        yield _local_copy_fetched(file=file, cached=cached, backend=backend)
+
+
+def local_path_pinned(path: Path) -> contextlib.AbstractContextManager[Path]:
+    """Hold a local copy or a folder made from one (a checkpoint folder) in use for the block."""
+    return local_cache.pinned(path)
+
+
+def _local_copy_fetched(*, file: File, cached: Path, backend) -> Path:
     if cached.is_file() and cached.stat().st_size == file.size:
         return cached
+    local_cache.make_room(incoming_bytes=file.size)
     cached.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     fd, partial_name = tempfile.mkstemp(prefix=".partial-", dir=cached.parent)
@@ -65,8 +89,11 @@ def file_local_path(*, file: File) -> Path:
                 digest.update(chunk)
                 sink.write(chunk)
         if digest.hexdigest() != file.sha256:
-            raise ApplicationError(f"The object of {file.filename!r} is corrupt (its SHA-256 does not match).",
-                                   code="corrupt_object")
+            raise ApplicationError(
+                gettext("The object of %(filename)r is corrupt (its SHA-256 does not match).")
+                % {"filename": file.filename},
+                code="corrupt_object",
+            )
         os.replace(partial, cached)
     finally:
         partial.unlink(missing_ok=True)
@@ -141,7 +168,9 @@ def storage_check(*, verify_hash: bool = True, on_progress=None) -> CheckReport:
     backend = get_backend()
     report = CheckReport()
     by_key: dict[str, dict] = {}
-    for file_id, filename, key, size, sha256 in File.objects.order_by("key").values_list("id", "filename", "key", "size", "sha256"):
+    for file_id, filename, key, size, sha256 in File.objects.order_by("key").values_list(
+        "id", "filename", "key", "size", "sha256"
+    ):
         report.files_checked += 1
         entry = by_key.setdefault(key, {"size": size, "sha256": sha256, "files": []})
         entry["files"].append((str(file_id), filename))

@@ -1,4 +1,5 @@
 """Request and response shapes of the files API."""
+
 from django.urls import reverse
 from rest_framework import serializers
 

@@ -4,7 +4,10 @@ An object is stored before its row is created and removed only after the last ro
 gone, so a row never points at nothing (outages leave, at worst, an unreferenced object, which
 `aigc storage check` lists).
 """
+
+import hashlib
 import logging
+import uuid
 from pathlib import Path
 from typing import BinaryIO
 
@@ -13,9 +16,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import ProtectedError, Sum
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 
 from aigc_platform.audit.services import audit_record
 from aigc_platform.core.errors import Conflict, PayloadTooLarge
+from aigc_platform.core.health import Finding
+from infrastructure.storage import local_cache
 from infrastructure.storage.backends import CHUNK_SIZE, get_backend, object_key
 from infrastructure.storage.models import File
 from infrastructure.storage.staging import StagedUpload, Stager, too_large_error
@@ -29,7 +35,9 @@ def _clean_filename(filename: str) -> str:
     name = Path(filename.replace("\\", "/")).name.strip() or "file"
     if len(name) > FILENAME_MAX:
         stem, dot, suffix = name.rpartition(".")
-        name = (stem[: FILENAME_MAX - len(suffix) - 1] + dot + suffix) if dot and len(suffix) < 16 else name[:FILENAME_MAX]
+        name = (
+            (stem[: FILENAME_MAX - len(suffix) - 1] + dot + suffix) if dot and len(suffix) < 16 else name[:FILENAME_MAX]
+        )
     return name
 
 
@@ -40,8 +48,15 @@ def _quota_check(*, owner, filename: str, size: int) -> None:
     used = File.objects.filter(owner=owner).aggregate(total=Sum("size"))["total"] or 0
     if used + size > quota:
         raise PayloadTooLarge(
-            f"Storing {filename!r} ({filesizeformat(size)}) would exceed your storage quota: "
-            f"{filesizeformat(used)} of {filesizeformat(quota)} used. Delete files to make room; nothing was stored.",
+            gettext(
+                "Storing %(filename)r (%(value)s) would exceed your storage quota: %(value2)s of %(value3)s used. Delete files to make room; nothing was stored."
+            )
+            % {
+                "filename": filename,
+                "value": filesizeformat(size),
+                "value2": filesizeformat(used),
+                "value3": filesizeformat(quota),
+            },
             code="quota_exceeded",
         )
 
@@ -63,8 +78,12 @@ def file_store_staged(*, owner, staged: StagedUpload, filename: str) -> File:
                     get_user_model().objects.select_for_update().filter(pk=owner.pk).first()
                     _quota_check(owner=owner, filename=filename, size=staged.size)
                 file = File.objects.create(
-                    owner=owner, filename=filename, size=staged.size, sha256=staged.sha256,
-                    content_type=staged.content_type, key=key,
+                    owner=owner,
+                    filename=filename,
+                    size=staged.size,
+                    sha256=staged.sha256,
+                    content_type=staged.content_type,
+                    key=key,
                 )
         except Exception:
             if written:
@@ -84,8 +103,9 @@ def _share_equal_object(file: File) -> None:
     """A large S3 upload was stored under a key of its own (S3Upload says why); where another File
     already has the same bytes, both rows now name that object and this upload's copy goes."""
     own = file.key
-    twin = (File.objects.filter(sha256=file.sha256, size=file.size).exclude(key=own)
-            .values_list("key", flat=True).first())
+    twin = (
+        File.objects.filter(sha256=file.sha256, size=file.size).exclude(key=own).values_list("key", flat=True).first()
+    )
     if twin is None:
         return
     File.objects.filter(pk=file.pk).update(key=twin)
@@ -101,8 +121,9 @@ def file_store(*, owner, stream: BinaryIO, filename: str, content_type: str | No
     """Store what `stream` yields as a new File of `owner` (None: a system file); bounded memory.
     `content_type` names what the bytes cannot (sniffing says application/octet-stream).
     Raises PayloadTooLarge (413) over the maximum upload size or the owner's quota, storing nothing."""
-    stager = Stager(get_backend(), filename=filename, max_bytes=settings.STORAGE_MAX_UPLOAD_BYTES,
-                    content_type=content_type)
+    stager = Stager(
+        get_backend(), filename=filename, max_bytes=settings.STORAGE_MAX_UPLOAD_BYTES, content_type=content_type
+    )
     try:
         while chunk := stream.read(CHUNK_SIZE):
             stager.write(chunk)
@@ -125,7 +146,9 @@ def _delete_object_if_unreferenced(key: str) -> None:
     try:
         get_backend().delete(key)
     except Exception:
-        logger.warning("Could not delete the unreferenced object %s; `aigc storage check` lists it.", key, exc_info=True)
+        logger.warning(
+            "Could not delete the unreferenced object %s; `aigc storage check` lists it.", key, exc_info=True
+        )
 
 
 def file_delete(*, file: File, actor=None, request=None) -> None:
@@ -135,10 +158,100 @@ def file_delete(*, file: File, actor=None, request=None) -> None:
     with transaction.atomic():
         try:
             if actor is not None:
-                audit_record(action="file_deleted", actor=actor, target=file, request=request,
-                             detail={"filename": file.filename, "size": file.size, "sha256": file.sha256})
+                audit_record(
+                    action="file_deleted",
+                    actor=actor,
+                    target=file,
+                    request=request,
+                    detail={"filename": file.filename, "size": file.size, "sha256": file.sha256},
+                )
             file.delete()
         except ProtectedError as error:
             users = sorted({obj._meta.verbose_name for obj in error.protected_objects})
-            raise Conflict(f"{file.filename!r} is in use ({', '.join(users)}) and cannot be deleted.") from None
+            raise Conflict(
+                gettext("%(filename)r is in use (%(names)s) and cannot be deleted.")
+                % {"filename": file.filename, "names": ", ".join(users)}
+            ) from None
         transaction.on_commit(lambda: _delete_object_if_unreferenced(key))
+
+
+PROBE_BYTES = b"aigc doctor probe\n" * 64
+
+
+def _storage_fix() -> str:
+    if settings.STORAGE_BACKEND == "s3":
+        return (
+            "Check S3_ENDPOINT, S3_ACCESS_KEY, S3_SECRET_KEY and S3_BUCKET, and that the S3 server (MinIO) is running "
+            "and these credentials may write to the bucket."
+        )
+    return f"Check that the directory {settings.STORAGE_LOCAL_ROOT} (AIGC_STORAGE_DIR) exists and is writable by this user."
+
+
+def storage_probe() -> list[Finding]:
+    """`aigc doctor`'s storage check: a probe object written, read back and deleted through the backend."""
+    # Bytes of this run alone, so the probe's object (named by its hash) is never a user's file.
+    probe = PROBE_BYTES + uuid.uuid4().hex.encode()
+    try:
+        backend = get_backend()
+        where = backend.check()
+    except Exception as error:
+        return [
+            Finding(
+                "storage", False, f"Object storage cannot be used: {getattr(error, 'message', error)}", _storage_fix()
+            )
+        ]
+    step = "write"
+    upload = None
+    try:
+        upload = backend.upload(content_type="application/octet-stream")
+        upload.write(probe)
+        key, _ = upload.save(hashlib.sha256(probe).hexdigest())
+        step = "read back"
+        with backend.open(key) as source:
+            read = source.read()
+        if read != probe:
+            return [
+                Finding(
+                    "storage",
+                    False,
+                    f"{where}: a probe object read back {len(read)} bytes that differ from the {len(probe)} written",
+                    "The storage server returns corrupt data; check its disks.",
+                )
+            ]
+        step = "delete"
+        backend.delete(key)
+        if backend.exists(key):
+            return [
+                Finding(
+                    "storage",
+                    False,
+                    f"{where}: a deleted probe object is still there",
+                    "Check that the storage credentials may delete objects.",
+                )
+            ]
+    except Exception as error:
+        return [
+            Finding(
+                "storage",
+                False,
+                f"{where}: could not {step} a probe object: {getattr(error, 'message', error)}",
+                _storage_fix(),
+            )
+        ]
+    finally:
+        if upload is not None:
+            upload.discard()
+    return [Finding("storage", True, f"{where}: a probe object was written, read back and deleted")]
+
+
+def local_copies_evict(
+    *, max_bytes: int | None = None, max_age_seconds: float | None = None, min_idle_seconds: float | None = None
+) -> dict[str, int]:
+    """Evict this machine's local copies of objects and the checkpoint folders made from them, by age
+    and size, never one in use (infrastructure.storage.local_cache; defaults: the LOCAL_CACHE_* settings)."""
+    return local_cache.evict(max_bytes=max_bytes, max_age_seconds=max_age_seconds, min_idle_seconds=min_idle_seconds)
+
+
+def local_copies_make_room(*, incoming_bytes: int = 0) -> None:
+    """local_copies_evict with the settings, before a copy or a folder of about `incoming_bytes` is added."""
+    local_cache.make_room(incoming_bytes=incoming_bytes)

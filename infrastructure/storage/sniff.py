@@ -1,4 +1,5 @@
 """Content type from a file's first bytes (never from the client's word): magic numbers, then text."""
+
 import json
 
 SNIFF_BYTES = 8192
@@ -112,7 +113,9 @@ def sniff_content_type(head: bytes, *, complete: bool = False) -> str:
     for offset, signature, content_type in _SIGNATURES:
         if head[offset : offset + len(signature)] == signature:
             if content_type == "application/zip":
-                return next((kind for member, kind in _ZIP_MEMBERS if head[30:30 + len(member)] == member), content_type)
+                return next(
+                    (kind for member, kind in _ZIP_MEMBERS if head[30 : 30 + len(member)] == member), content_type
+                )
             return content_type
     for detector in (_riff, _iso_media):
         if content_type := detector(head):

@@ -1,9 +1,11 @@
 """An upload on its way in: hashed and measured chunk by chunk while the backend writes it, so that no
 upload, however large, is ever held in memory, and its bytes are read once."""
+
 import hashlib
 from dataclasses import dataclass
 
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 
 from aigc_platform.core.errors import PayloadTooLarge
 from infrastructure.storage.backends import StorageBackend, Upload
@@ -22,7 +24,8 @@ class StagedUpload:
 
 def too_large_error(filename: str, max_bytes: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"{filename!r} is larger than the maximum upload size of {filesizeformat(max_bytes)}; nothing was stored.",
+        gettext("%(filename)r is larger than the maximum upload size of %(value)s; nothing was stored.")
+        % {"filename": filename, "value": filesizeformat(max_bytes)},
         code="upload_too_large",
     )
 
@@ -67,7 +70,9 @@ class Stager:
     def finish(self) -> StagedUpload:
         if self._upload is None:
             self._start(complete=True)
-        return StagedUpload(upload=self._upload, size=self.size, sha256=self._hash.hexdigest(), content_type=self.content_type)
+        return StagedUpload(
+            upload=self._upload, size=self.size, sha256=self._hash.hexdigest(), content_type=self.content_type
+        )
 
     def discard(self) -> None:
         self._head = bytearray()

@@ -1,5 +1,6 @@
 """A Django upload handler that reads a multipart upload itself and stages its field `file` straight to
 storage while hashing it, so a request never holds an upload in memory and its bytes are read once."""
+
 import html
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from infrastructure.storage.multipart import MultipartReader, read_field
 from infrastructure.storage.staging import StagedUpload, Stager
 
 UPLOAD_FIELD = "file"
+# Room in an upload's body for the multipart boundaries, part headers and form fields around the file.
+MULTIPART_FRAMING_BYTES = 1024 * 1024
 
 
 class StagedUploadedFile(UploadedFile):
@@ -44,7 +47,10 @@ class StagingUploadHandler(FileUploadHandler):
                 continue
             if not part.is_file:
                 fields += 1
-                if settings.DATA_UPLOAD_MAX_NUMBER_FIELDS is not None and fields > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:
+                if (
+                    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS is not None
+                    and fields > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+                ):
                     raise TooManyFieldsSent("The form has more fields than settings.DATA_UPLOAD_MAX_NUMBER_FIELDS.")
                 limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
                 value = read_field(body, limit=None if limit is None else limit - field_bytes)
@@ -79,6 +85,12 @@ class StagedUploadApiMixin:
     written to a temporary file first; what was staged and not stored is removed after the request."""
 
     upload_handler: StagingUploadHandler | None = None
+
+    @classmethod
+    def request_body_limit(cls) -> int:
+        """The most body bytes the web server reads for this view (aigc_platform/core/asgi_limits.py): the
+        largest upload storage takes, plus room for the multipart framing; 0 (no limit) when that is 0."""
+        return settings.STORAGE_MAX_UPLOAD_BYTES + MULTIPART_FRAMING_BYTES if settings.STORAGE_MAX_UPLOAD_BYTES else 0
 
     def initialize_request(self, request, *args, **kwargs):
         # Before anything reads the body (session auth's CSRF check does).

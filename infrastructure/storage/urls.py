@@ -1,4 +1,5 @@
 """Storage's routes: `api_urlpatterns` under /api/v1/, `urlpatterns` for pages."""
+
 from django.urls import path
 
 from infrastructure.storage import api, views

@@ -1,4 +1,5 @@
 """The storage page: a user's files, quota used, upload with progress; admins also see totals per user."""
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render

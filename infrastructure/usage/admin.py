@@ -1,4 +1,5 @@
 """Usage for admins: requests and tokens per user and API key per day, with each user's storage."""
+
 from django.contrib import admin
 from django.db.models import OuterRef, Subquery, Sum
 from django.template.defaultfilters import filesizeformat

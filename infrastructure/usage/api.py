@@ -1,4 +1,5 @@
 """Usage API: what the caller has used today against their quotas."""
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView

@@ -10,6 +10,9 @@ class StorageUsageSerializer(serializers.Serializer):
 class ApiKeyUsageSerializer(serializers.Serializer):
     prefix = serializers.CharField()
     tokens = serializers.IntegerField(help_text="Tokens generated today with this key.")
+    tokens_reserved = serializers.IntegerField(
+        help_text="Tokens set aside for this key's jobs still queued or running."
+    )
     tokens_limit = serializers.IntegerField(help_text="Tokens per day per API key; 0: no quota.")
 
 
@@ -18,6 +21,9 @@ class UsageSerializer(serializers.Serializer):
     requests = serializers.IntegerField(help_text="Generation requests accepted today.")
     tokens = serializers.IntegerField(help_text="Tokens generated today, with any credential.")
     tokens_limit = serializers.IntegerField(help_text="Tokens per day per user; 0: no quota.")
+    tokens_reserved = serializers.IntegerField(
+        help_text="Tokens set aside for jobs still queued or running (counted against the quota until they end)."
+    )
     resets_at = serializers.DateTimeField()
     api_key = ApiKeyUsageSerializer(allow_null=True, help_text="The API key this request came with, if any.")
     storage = StorageUsageSerializer()

@@ -1,4 +1,5 @@
 """Usage's routes: `api_urlpatterns` under /api/v1/."""
+
 from django.urls import path
 
 from infrastructure.usage import api

@@ -1,8 +1,9 @@
 """Loaded models kept per worker process, bounded by memory, least recently used evicted first."""
+
 import logging
 import threading
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 from models_layer.runtime.backends import LoadedModel
 

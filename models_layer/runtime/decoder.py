@@ -1,23 +1,37 @@
 """Decoders: the step functions the batching engine drives, one sequence slot per concurrent request.
 
-`LlamaSlotDecoder` is the fast path for Llama-family checkpoints (SmolLM2 among them): its own
-forward pass over the checkpoint's weights with a static KV cache of `slots` x `max_len` positions,
+`SlotDecoder` is the fast path for the open families (FAMILIES: Llama 1/2/3 with SmolLM2 among them,
+Mistral, Qwen2/2.5, Qwen3, Gemma 2 and 3, Phi-3): one forward pass, written once, whose departures
+from Llama's (biases, q/k norms, sandwich norms, GeGLU, soft-capping, sliding windows, scaled
+embeddings, fused projections, RoPE scalings) come from the checkpoint's config. It runs
+over the checkpoint's weights with a static KV cache of `slots` x `max_len` positions,
 fused QKV and gate/up projections, and (on CPU) quantized weights: a decode step at batch 1 is
-bound by the bytes of weight it reads, so the layers keep 4 bits per weight in groups of 32 (the
-Q4_1 layout of SmolLM2's GGUF file) and the output projection 8 (the file's Q8_0 embedding), an
-eighth and a quarter of float32. One step reads each weight once for the whole batch. Active sequences
+bound by its matrix products, so the layers keep 4 bits per weight in groups of 32 (the Q4_1 layout
+of SmolLM2's GGUF file) and the output projection 8 (the file's Q8_0 embedding) where that is
+faster than float32 ("auto" times both, kernels.py). One step reads each weight once for the
+whole batch. Active sequences
 always occupy slots 0..B-1 (the engine compacts them), so attention reads views, never gathers.
 At batch 1 a step is also some 600 small operations, so queries and keys rotate together, in
 three operations.
 
 `GenericDecoder` serves any other causal LM through its own forward and a cache per sequence.
 """
+
 import functools
 import logging
-import time
 
 import torch
 import torch.nn.functional as F
+
+from models_layer.runtime.families import fast_family
+from models_layer.runtime.kernels import (
+    QUANTIZE_CHOICES,
+    Biased,
+    DenseLinear,
+    Int4Linear,
+    Int8Linear,
+    fastest_quantize,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,99 +59,29 @@ class Decoder:
     def release(self, slot: int) -> None:
         """Forget what a slot holds."""
 
-
-class _Int8Linear:
-    """Weight-only int8 with a scale per output row: y = (x @ w_int8.T) * scale. The activations go in
-    as bfloat16: torch's CPU kernel for bfloat16 activations is vectorised (AVX-512) and about six
-    times faster than its float32 one, which is slower than a float32 matmul."""
-
-    def __init__(self, weight: torch.Tensor):
-        weight = weight.float()
-        scale = weight.abs().amax(dim=1).clamp(min=1e-8) / 127.0
-        self.weight = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8).contiguous()
-        self.scale = scale.to(torch.bfloat16).contiguous()
-        self.bytes = self.weight.numel() + self.scale.numel() * 2
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch._weight_int8pack_mm(x.to(torch.bfloat16), self.weight, self.scale).to(x.dtype)
+    def close(self) -> None:
+        """Free what the decoder holds outside Python's memory (llamacpp.LlamaCppDecoder), once the engine stops."""
 
 
-class _Int4Linear:
-    """4-bit weights in groups of 32 inputs, each group with its own scale and minimum (GGUF's Q4_1,
-    so SmolLM2's de-quantized weights quantize back to nearly the file's own values): torch's CPU
-    kernel for them (bfloat16 activations) reads half the bytes of the int8 one."""
-
-    GROUP = 32
-
-    def __init__(self, weight: torch.Tensor):
-        rows, columns = weight.shape
-        groups = weight.float().view(rows, columns // self.GROUP, self.GROUP)
-        low, high = groups.amin(-1, keepdim=True), groups.amax(-1, keepdim=True)
-        scale = ((high - low) / 15).clamp(min=1e-8)
-        levels = torch.round((groups - low) / scale).clamp(0, 15).to(torch.int32).view(rows, columns)
-        self.weight = torch._convert_weight_to_int4pack_for_cpu(levels, 2)
-        # The kernel computes (level - 8) * scale + zero.
-        self.scales = torch.cat([scale, low + 8 * scale], dim=-1).transpose(0, 1).contiguous().to(torch.bfloat16)
-        self.bytes = self.weight.numel() * self.weight.element_size() + self.scales.numel() * 2
-
-    @classmethod
-    def fits(cls, weight: torch.Tensor) -> bool:
-        return weight.dim() == 2 and weight.shape[1] % cls.GROUP == 0 and weight.shape[0] % 16 == 0
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch._weight_int4pack_mm_for_cpu(x.to(torch.bfloat16), self.weight, self.GROUP, self.scales).to(x.dtype)
+def decoder_description(decoder: "Decoder") -> str:
+    """Which decoder serves a model, in words (for its model card and the load log)."""
+    if isinstance(decoder, SlotDecoder):
+        weights = {
+            "int4": "4-bit layers, 8-bit output",
+            "int8": "8-bit weights",
+            "none": str(decoder.dtype).split(".")[-1],
+        }
+        return f"the runtime's fast slot decoder for {decoder.family.name} (continuous batching; {weights[decoder.quantize]})"
+    return "the runtime's generic decoder (transformers' forward, one sequence at a time)"
 
 
-class _DenseLinear:
-    def __init__(self, weight: torch.Tensor, dtype: torch.dtype):
-        self.weight = weight.to(dtype).contiguous()
-        self.bytes = self.weight.numel() * self.weight.element_size()
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.weight)
-
-
-QUANTIZE_CHOICES = ("auto", "int4", "int8", "none")
-
-
-@functools.cache
-def quantized_is_faster(rows: int, columns: int) -> bool:
-    """Whether the 4-bit matmul beats float32 for one decode row of this shape on this CPU, timed here
-    (some milliseconds, once per shape): it depends on the instruction set (AVX-512 BF16 or not)."""
-    weight = torch.randn(rows, columns)
-    x = torch.randn(1, columns)
-    try:
-        quantized, dense = _Int4Linear(weight), _DenseLinear(weight, torch.float32)
-    except RuntimeError:  # no 4-bit kernel in this torch build
-        logger.info("torch has no 4-bit CPU matmul here; decoding in float32.", exc_info=True)
-        return False
-
-    def best(linear) -> float:
-        timings = []
-        for _ in range(5):
-            started = time.perf_counter()
-            for _ in range(10):
-                linear(x)
-            timings.append(time.perf_counter() - started)
-        return min(timings)
-
-    with torch.inference_mode():
-        quantized(x), dense(x)
-        return best(quantized) < best(dense)
-
-
-def llama_supported(config) -> bool:
-    return (
-        getattr(config, "model_type", "") == "llama"
-        and not getattr(config, "attention_bias", False)
-        and not getattr(config, "mlp_bias", False)
-        and getattr(config, "hidden_act", "silu") == "silu"
-    )
-
-
-class LlamaSlotDecoder(Decoder):
+class SlotDecoder(Decoder):
     def __init__(self, model, *, slots: int, max_len: int, device: torch.device, quantize: str = "auto"):
         config = model.config
+        self.family = fast_family(config)
+        if self.family is None:
+            raise ValueError(f"No fast decoder for {getattr(config, 'model_type', '?')}.")
+        family = self.family
         self.device = device
         self.slots = slots
         self.max_len = min(max_len, getattr(config, "max_position_embeddings", max_len))
@@ -154,56 +98,118 @@ class LlamaSlotDecoder(Decoder):
         if device.type != "cpu":
             quantize = "none"  # on a GPU, bfloat16 tensor cores win
         elif quantize == "auto":
-            quantize = "int4" if quantized_is_faster(2 * config.intermediate_size, config.hidden_size) else "none"
+            q_size, kv_size = self.heads * self.head_dim, self.kv_heads * self.head_dim
+            intermediate, hidden = config.intermediate_size, config.hidden_size
+            quantize = fastest_quantize(
+                ((q_size + 2 * kv_size, hidden), (hidden, q_size), (2 * intermediate, hidden), (hidden, intermediate))
+            )
         self.quantize = quantize
 
-        def linear(weight: torch.Tensor, *, output: bool = False):
-            if quantize == "int4" and not output and _Int4Linear.fits(weight):
+        def linear(
+            module, *, output: bool = False, weight: torch.Tensor | None = None, bias: torch.Tensor | None = None
+        ):
+            weight = (module.weight if weight is None else weight).detach()
+            if bias is None and module is not None:
+                bias = getattr(module, "bias", None)
+            built = None
+            if quantize == "int4" and not output and Int4Linear.fits(weight):
                 try:
-                    return _Int4Linear(weight)
+                    built = Int4Linear(weight)
                 except RuntimeError:  # a shape torch's 4-bit packing refuses: that matrix stays int8
-                    logger.info("A %s weight stays int8: the 4-bit kernel does not take it.", tuple(weight.shape), exc_info=True)
-            if quantize in ("int4", "int8"):
-                return _Int8Linear(weight)
-            return _DenseLinear(weight.to(device), compute)
+                    logger.info(
+                        "A %s weight stays int8: the 4-bit kernel does not take it.", tuple(weight.shape), exc_info=True
+                    )
+            if built is None:
+                built = Int8Linear(weight) if quantize in ("int4", "int8") else DenseLinear(weight.to(device), compute)
+            return built if bias is None else Biased(built, bias.detach().to(device, compute))
+
+        def fused(modules) -> tuple[torch.Tensor, torch.Tensor | None]:
+            """One projection from several (q, k, v or gate, up); missing biases are zeros."""
+            weight = torch.cat([m.weight.detach() for m in modules])
+            if all(getattr(m, "bias", None) is None for m in modules):
+                return weight, None
+            return weight, torch.cat(
+                [m.bias.detach() if m.bias is not None else torch.zeros(m.weight.shape[0]) for m in modules]
+            )
 
         # RMS norm, x * w / sqrt(mean(x^2) + eps), is x * (w * sqrt(D)) / hypot(|x|, sqrt(D * eps)): three
         # operations instead of F.rms_norm's seven on a CPU. A GPU (bfloat16) keeps F.rms_norm's kernel.
         self._hypot_rms = compute == torch.float32
         hidden = config.hidden_size
-        self._rms_floor = torch.tensor((hidden * self.eps) ** 0.5, device=device, dtype=compute)
 
         def norm(weight: torch.Tensor) -> torch.Tensor:
-            weight = weight.detach().to(device, compute)
-            return weight * hidden**0.5 if self._hypot_rms else weight
+            weight = weight.detach().to(device, compute) + family.norm_offset
+            return weight * weight.shape[-1] ** 0.5 if self._hypot_rms else weight
 
         inner = model.model
         self.embed = inner.embed_tokens.weight.detach().to(device, compute).contiguous()
+        self.embed_scale = float(getattr(inner.embed_tokens, "scalar_embed_scale", 1.0))
+        layer_types = getattr(config, "layer_types", None)
+        window = getattr(config, "sliding_window", None)
         self.layers = []
-        for layer in inner.layers:
+        for index, layer in enumerate(inner.layers):
             attn, mlp = layer.self_attn, layer.mlp
-            self.layers.append({
+            qkv = (
+                (attn.qkv_proj.weight.detach(), getattr(attn.qkv_proj, "bias", None))
+                if hasattr(attn, "qkv_proj")
+                else fused([attn.q_proj, attn.k_proj, attn.v_proj])
+            )
+            gate_up = (
+                (mlp.gate_up_proj.weight.detach(), getattr(mlp.gate_up_proj, "bias", None))
+                if hasattr(mlp, "gate_up_proj")
+                else fused([mlp.gate_proj, mlp.up_proj])
+            )
+            layer_type = layer_types[index] if layer_types else "full_attention"
+            sliding = layer_type == "sliding_attention" or (not layer_types and family.sliding_everywhere)
+            entry = {
                 "norm1": norm(layer.input_layernorm.weight),
-                "qkv": linear(torch.cat([attn.q_proj.weight, attn.k_proj.weight, attn.v_proj.weight]).detach()),
-                "o": linear(attn.o_proj.weight.detach()),
+                "qkv": linear(None, weight=qkv[0], bias=qkv[1]),
+                "o": linear(attn.o_proj),
                 "norm2": norm(layer.post_attention_layernorm.weight),
-                "gate_up": linear(torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight]).detach()),
-                "down": linear(mlp.down_proj.weight.detach()),
-            })
+                "gate_up": linear(None, weight=gate_up[0], bias=gate_up[1]),
+                "down": linear(mlp.down_proj),
+                "window": int(window) if sliding and window else None,
+                "rope": layer_type if layer_type in getattr(inner.rotary_emb, "layer_types", ()) else "default",
+            }
+            if hasattr(attn, "q_norm"):  # Qwen3, Gemma 3: each head's queries and keys are normalised
+                entry["qk_norm"] = torch.cat(
+                    [
+                        norm(attn.q_norm.weight).expand(self.heads, -1),
+                        norm(attn.k_norm.weight).expand(self.kv_heads, -1),
+                    ]
+                ).contiguous()
+            if family.sandwich_norms:
+                entry["norm_ff"] = norm(layer.pre_feedforward_layernorm.weight)
+                entry["norm_ff_out"] = norm(layer.post_feedforward_layernorm.weight)
+            self.layers.append(entry)
         self.norm = norm(inner.norm.weight)
-        self.lm_head = linear(model.lm_head.weight.detach(), output=True)
-        self.intermediate = config.intermediate_size
+        self.lm_head = linear(model.lm_head, output=True)
+        self.intermediate = gate_up[0].shape[0] // 2
+        self._activation = F.silu if family.activation == "silu" else functools.partial(F.gelu, approximate="tanh")
+        scalar = getattr(config, "query_pre_attn_scalar", None)
+        self.scale = scalar**-0.5 if scalar else None  # None: SDPA's own 1 / sqrt(head_dim)
+        self.attn_softcap = getattr(config, "attn_logit_softcapping", None)
+        self.final_softcap = getattr(config, "final_logit_softcapping", None)
+        self._rms_floors = {
+            size: torch.tensor((size * self.eps) ** 0.5, device=device, dtype=compute)
+            for size in (hidden, self.head_dim)
+        }
 
+        # RoPE tables from the checkpoint's own rotary module, so every scaling it knows (Llama 3's,
+        # YaRN, Phi-3's long RoPE) is honoured; Gemma 3 has one table for local and one for global layers.
         rotary = inner.rotary_emb
-        inv_freq = rotary.inv_freq.detach().float().to(device)
-        scaling = float(getattr(rotary, "attention_scaling", 1.0))
-        angles = torch.outer(torch.arange(self.max_len, device=device, dtype=torch.float32), inv_freq)
-        angles = torch.cat([angles, angles], dim=-1)
-        self.cos = (angles.cos() * scaling).to(compute)
-        # rotate_half(x) * sin == roll(x, half) * (sin with its first half negated): see _rotate.
-        half = angles.shape[-1] // 2
-        sign = torch.cat([-torch.ones(half, device=device), torch.ones(half, device=device)])
-        self.sin = (angles.sin() * scaling * sign).to(compute)
+        probe = torch.zeros(1, device=device, dtype=torch.float32)
+        positions = torch.arange(self.max_len, device=device).unsqueeze(0)
+        rotary = rotary.to(device)
+        self.rope = {}
+        for name in {entry["rope"] for entry in self.layers}:
+            cos, sin = rotary(probe, positions, name) if name != "default" else rotary(probe, positions)
+            cos, sin = cos[0].float(), sin[0].float()
+            # rotate_half(x) * sin == roll(x, half) * (sin with its first half negated): see _rotate.
+            half = cos.shape[-1] // 2
+            sign = torch.cat([-torch.ones(half, device=device), torch.ones(half, device=device)])
+            self.rope[name] = (cos.to(compute), (sin * sign).to(compute))
+        self.rotary_dim = next(iter(self.rope.values()))[0].shape[-1]  # Phi-3's partial rotary: fewer than head_dim
 
         # The KV cache grows by doubling up to `slots`, so a process that only ever serves one
         # request at a time (an application's own job) never holds room for sixteen.
@@ -231,55 +237,108 @@ class LlamaSlotDecoder(Decoder):
 
     def _rms(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         if self._hypot_rms:
-            return torch.div(x, torch.hypot(torch.linalg.vector_norm(x, dim=-1, keepdim=True), self._rms_floor)).mul_(weight)
-        return F.rms_norm(x, (x.shape[-1],), weight, self.eps)
+            norms = torch.linalg.vector_norm(x, dim=-1, keepdim=True)
+            return torch.div(x, torch.hypot(norms, self._rms_floors[x.shape[-1]])).mul_(weight)
+        if weight.dim() == 1:
+            return F.rms_norm(x, (x.shape[-1],), weight, self.eps)
+        return F.rms_norm(x, (x.shape[-1],), None, self.eps) * weight  # per-head weights (q/k norms)
 
-    @staticmethod
-    def _rotate(x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor) -> torch.Tensor:
-        """Rotary embedding, x * cos + rotate_half(x) * sin, in three operations."""
-        return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), signed_sin)
+    def _rotate(self, x: torch.Tensor, cos: torch.Tensor, signed_sin: torch.Tensor) -> torch.Tensor:
+        """Rotary embedding, x * cos + rotate_half(x) * sin, in three operations (on the first
+        rotary_dim features of each head; the rest pass through)."""
+        if self.rotary_dim == x.shape[-1]:
+            return torch.addcmul(x * cos, x.roll(x.shape[-1] // 2, dims=-1), signed_sin)
+        part, rest = x[..., : self.rotary_dim], x[..., self.rotary_dim :]
+        return torch.cat(
+            [torch.addcmul(part * cos, part.roll(self.rotary_dim // 2, dims=-1), signed_sin), rest], dim=-1
+        )
 
-    def _layers(self, x: torch.Tensor, cos, sin, write, attend) -> torch.Tensor:
-        """x: [B, T, hidden]; cos and sin broadcast over [B, T, heads, head_dim]. `write(index, k, v)`
-        stores keys and values; `attend(index, q)` reads them."""
+    def _attention(self, q, keys, values, mask, causal: bool) -> torch.Tensor:
+        if self.attn_softcap is None:
+            return F.scaled_dot_product_attention(
+                q, keys, values, attn_mask=mask, is_causal=causal and mask is None, scale=self.scale, enable_gqa=True
+            )
+        # Soft-capped scores (Gemma 2): SDPA has no such option, so attention is written out.
+        groups = self.heads // self.kv_heads
+        keys, values = keys.repeat_interleave(groups, dim=1), values.repeat_interleave(groups, dim=1)
+        scores = q @ keys.transpose(-1, -2) * (self.scale or self.head_dim**-0.5)
+        scores = torch.tanh(scores / self.attn_softcap) * self.attn_softcap
+        if causal and mask is None:
+            steps = q.shape[-2]
+            mask = torch.ones(steps, keys.shape[-2], dtype=torch.bool, device=q.device).tril(keys.shape[-2] - steps)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        return torch.softmax(scores, dim=-1) @ values
+
+    def _layers(self, x: torch.Tensor, rope, write, attend) -> torch.Tensor:
+        """x: [B, T, hidden]; rope[name] = (cos, sin) broadcasting over [B, T, heads, head_dim].
+        `write(index, k, v)` stores keys and values; `attend(index, layer, q)` reads them."""
         batch, steps, _ = x.shape
         rotated = self.q_size + self.kv_size
         for index, layer in enumerate(self.layers):
             h = self._rms(x, layer["norm1"])
             qkv = layer["qkv"](h.view(batch * steps, -1)).view(batch, steps, -1)
-            # Queries and keys rotate as one tensor: they are neighbours in the fused projection's output.
-            qk = self._rotate(qkv[..., :rotated].view(batch, steps, self.heads + self.kv_heads, self.head_dim), cos, sin)
+            # Queries and keys are normalised and rotated as one tensor: they are neighbours in the fused projection.
+            qk = qkv[..., :rotated].view(batch, steps, self.heads + self.kv_heads, self.head_dim)
+            if "qk_norm" in layer:
+                qk = self._rms(qk, layer["qk_norm"])
+            qk = self._rotate(qk, *rope[layer["rope"]])
             q, k = (part.transpose(1, 2) for part in qk.split([self.heads, self.kv_heads], dim=2))
             v = qkv[..., rotated:].view(batch, steps, self.kv_heads, self.head_dim).transpose(1, 2)
             write(index, k, v)
-            out = attend(index, q).transpose(1, 2).reshape(batch * steps, self.q_size)
-            x = x + layer["o"](out).view(batch, steps, -1)
-            h = self._rms(x, layer["norm2"]).view(batch * steps, -1)
+            out = attend(index, layer, q).transpose(1, 2).reshape(batch * steps, self.q_size)
+            out = layer["o"](out).view(batch, steps, -1)
+            if "norm_ff" in layer:  # Gemma's sandwich: norm the attention's output, and the MLP's in and out
+                x = x + self._rms(out, layer["norm2"])
+                h = self._rms(x, layer["norm_ff"]).view(batch * steps, -1)
+            else:
+                x = x + out
+                h = self._rms(x, layer["norm2"]).view(batch * steps, -1)
             gate, up = layer["gate_up"](h).split([self.intermediate, self.intermediate], dim=-1)
-            x = x + layer["down"](F.silu(gate) * up).view(batch, steps, -1)
+            out = layer["down"](self._activation(gate) * up).view(batch, steps, -1)
+            x = x + (self._rms(out, layer["norm_ff_out"]) if "norm_ff_out" in layer else out)
         return x
 
+    def _embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        x = self.embed[tokens]
+        return x * self.embed_scale if self.embed_scale != 1.0 else x
+
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.lm_head(self._rms(x, self.norm)).float()
+        logits = self.lm_head(self._rms(x, self.norm)).float()
+        if self.final_softcap:
+            logits = torch.tanh(logits / self.final_softcap) * self.final_softcap
+        return logits
 
     @torch.inference_mode()
     def prefill(self, slot: int, ids: list[int]) -> torch.Tensor:
         self._grow(slot + 1)
         length = len(ids)
         tokens = torch.tensor(ids, device=self.device)
-        x = self.embed[tokens].unsqueeze(0)
-        cos, sin = self.cos[:length].view(1, length, 1, -1), self.sin[:length].view(1, length, 1, -1)
+        x = self._embed(tokens).unsqueeze(0)
+        rope = {
+            name: (cos[:length].view(1, length, 1, -1), sin[:length].view(1, length, 1, -1))
+            for name, (cos, sin) in self.rope.items()
+        }
+        masks = {}
+
+        def window_mask(window: int):  # key j is seen from position i when i - window < j <= i
+            if window not in masks:
+                rows, columns = self.positions[:length].unsqueeze(1), self.positions[:length].unsqueeze(0)
+                masks[window] = ((columns <= rows) & (columns > rows - window)).view(1, 1, length, length)
+            return masks[window]
 
         def write(index, k, v):
             self.k_cache[index, slot, :, :length] = k[0]
             self.v_cache[index, slot, :, :length] = v[0]
 
-        def attend(index, q):
+        def attend(index, layer, q):
             keys = self.k_cache[index, slot : slot + 1, :, :length]
             values = self.v_cache[index, slot : slot + 1, :, :length]
-            return F.scaled_dot_product_attention(q, keys, values, is_causal=True, enable_gqa=True)
+            window = layer["window"]
+            mask = window_mask(window) if window is not None and window < length else None
+            return self._attention(q, keys, values, mask, causal=True)
 
-        x = self._layers(x, cos, sin, write, attend)
+        x = self._layers(x, rope, write, attend)
         return self._logits(x[0, -1:])[0]
 
     @torch.inference_mode()
@@ -287,11 +346,22 @@ class LlamaSlotDecoder(Decoder):
         batch = tokens.shape[0]
         tokens, positions = tokens.to(self.device), positions.to(self.device)
         span = int(positions.max()) + 1
-        x = self.embed[tokens].unsqueeze(1)
-        cos, sin = self.cos[positions].view(batch, 1, 1, -1), self.sin[positions].view(batch, 1, 1, -1)
+        x = self._embed(tokens).unsqueeze(1)
+        rope = {
+            name: (cos[positions].view(batch, 1, 1, -1), sin[positions].view(batch, 1, 1, -1))
+            for name, (cos, sin) in self.rope.items()
+        }
         # Each row sees its own positions 0..p; the rest of the span belongs to longer neighbours. A
         # lone sequence sees the whole span, and attention without a mask takes a faster kernel.
-        mask = None if batch == 1 else (self.positions[:span].unsqueeze(0) <= positions.unsqueeze(1)).view(batch, 1, 1, span)
+        seen = self.positions[:span].unsqueeze(0) <= positions.unsqueeze(1)
+        masks = {None: None if batch == 1 else seen.view(batch, 1, 1, span)}
+
+        def mask_for(window):
+            if window not in masks:  # a sliding window also hides what lies window or more behind
+                masks[window] = (seen & (self.positions[:span].unsqueeze(0) > (positions - window).unsqueeze(1))).view(
+                    batch, 1, 1, span
+                )
+            return masks[window]
 
         if batch == 1:  # a plain slice assignment, a third of the indexed one's cost
             at = int(positions[0])
@@ -306,12 +376,13 @@ class LlamaSlotDecoder(Decoder):
                 self.k_cache[index, rows, :, positions] = k[:, :, 0]
                 self.v_cache[index, rows, :, positions] = v[:, :, 0]
 
-        def attend(index, q):
+        def attend(index, layer, q):
             keys = self.k_cache[index, :batch, :, :span]
             values = self.v_cache[index, :batch, :, :span]
-            return F.scaled_dot_product_attention(q, keys, values, attn_mask=mask, enable_gqa=True)
+            window = layer["window"] if layer["window"] is not None and layer["window"] < span else None
+            return self._attention(q, keys, values, mask_for(window), causal=False)
 
-        x = self._layers(x, cos, sin, write, attend)
+        x = self._layers(x, rope, write, attend)
         return self._logits(x[:, 0])
 
     @torch.inference_mode()
@@ -344,7 +415,8 @@ class GenericDecoder(Decoder):
         for slot in range(tokens.shape[0]):
             out = self.model(
                 input_ids=tokens[slot : slot + 1].view(1, 1).to(self.device),
-                past_key_values=self.caches[slot], use_cache=True,
+                past_key_values=self.caches[slot],
+                use_cache=True,
             )
             self.caches[slot] = out.past_key_values
             rows.append(out.logits[0, -1].float())
@@ -359,10 +431,9 @@ class GenericDecoder(Decoder):
 
 
 def make_decoder(model, *, slots: int, max_len: int, device: torch.device, quantize: str = "auto") -> Decoder:
-    """`quantize` (the Llama decoder on a CPU): "int4" layers with an int8 output projection, "int8"
+    """`quantize` (the slot decoder on a CPU): "int4" layers with an int8 output projection, "int8"
     everywhere, "none" (float32), or "auto": int4 where this CPU runs it faster than float32."""
-    if llama_supported(model.config):
-        return LlamaSlotDecoder(model, slots=slots, max_len=max_len, device=device, quantize=quantize)
+    if fast_family(model.config) is not None:
+        return SlotDecoder(model, slots=slots, max_len=max_len, device=device, quantize=quantize)
     logger.info("No fast decoder for %s; using the generic one.", type(model).__name__)
     return GenericDecoder(model, slots=slots, max_len=max_len, device=device)
-

@@ -13,9 +13,9 @@ threads than cores, libgomp stops letting them spin between operations; a decode
 small parallel operations, and waking sleeping threads for each halved single-stream speed (SmolLM2
 on 2 cores: 85 tokens/s when one thread loads and decodes, 45 when another thread had loaded).
 """
+
 import json
 import logging
-import queue
 import threading
 import time
 from collections import deque
@@ -26,54 +26,13 @@ import torch
 
 from aigc_platform.core.errors import ApplicationError
 from models_layer.runtime.decoder import Decoder
-from models_layer.runtime.requests import TextRequest, TextResult
+from models_layer.runtime.requests import Generation, TextRequest, TextResult
 from models_layer.runtime.structured import GrammarCompiler, schema_of
 from models_layer.runtime.text import TextAssembler, sample_rows
 
 logger = logging.getLogger(__name__)
 
 # How long a waiting consumer sleeps before it may look at its job's cancel flag again.
-POLL_SECONDS = 0.5
-
-
-class Generation:
-    """A request in flight: iterate it for text pieces as they are produced; `result` at the end.
-
-    Iteration yields '' every POLL_SECONDS while nothing new arrived, so the caller can check for
-    cancellation; `cancel()` frees the sequence's slot at the engine's next step.
-    """
-
-    def __init__(self):
-        self._events: queue.Queue = queue.Queue()
-        self._cancelled = threading.Event()
-        self.result: TextResult | None = None
-
-    def __iter__(self):
-        while True:
-            try:
-                kind, value = self._events.get(timeout=POLL_SECONDS)
-            except queue.Empty:
-                yield ""
-                continue
-            if kind == "text":
-                yield value
-            elif kind == "done":
-                self.result = value
-                return
-            else:
-                raise value
-
-    def wait(self) -> TextResult:
-        for _ in self:
-            pass
-        return self.result
-
-    def cancel(self) -> None:
-        self._cancelled.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancelled.is_set()
 
 
 @dataclass
@@ -92,7 +51,9 @@ class _Sequence:
     produced: int = 0
     finish_reason: str = ""
     peak_batch: int = 1
-    written: dict[int, int] = field(default_factory=dict)  # word token -> times its word was written (for the penalties)
+    written: dict[int, int] = field(
+        default_factory=dict
+    )  # word token -> times its word was written (for the penalties)
 
     @property
     def counts_words(self) -> bool:
@@ -180,15 +141,21 @@ class BatchingEngine:
         if room < 1:
             raise ApplicationError(
                 f"The prompt is {len(prompt)} tokens; this generator reads at most {self.decoder.max_len - 1}.",
-                code="prompt_too_long", fields={"prompt": ["Too long."]},
+                code="prompt_too_long",
+                fields={"prompt": ["Too long."]},
             )
         schema = schema_of(request.response_format)
         matcher = self._grammar_compiler().matcher(schema) if schema is not None else None
         generator = torch.Generator().manual_seed(int(request.seed))
         generation = Generation()
         sequence = _Sequence(
-            request=request, prompt=prompt, max_new_tokens=min(request.max_new_tokens, room), generation=generation,
-            assembler=TextAssembler(self.tokenizer, request.stop), generator=generator, matcher=matcher,
+            request=request,
+            prompt=prompt,
+            max_new_tokens=min(request.max_new_tokens, room),
+            generation=generation,
+            assembler=TextAssembler(self.tokenizer, request.stop),
+            generator=generator,
+            matcher=matcher,
             submitted=time.perf_counter(),
         )
         with self._wake:
@@ -223,6 +190,7 @@ class BatchingEngine:
             with self._wake:
                 while not self._pending and not self._active:
                     if self._closing:
+                        self.decoder.close()
                         return
                     self._wake.wait()
             try:
@@ -231,7 +199,9 @@ class BatchingEngine:
                     if self._active:
                         self._step()
             except Exception as error:
-                logger.exception("Engine %s failed a step; failing its %d active requests", self.name, len(self._active))
+                logger.exception(
+                    "Engine %s failed a step; failing its %d active requests", self.name, len(self._active)
+                )
                 for sequence in self._active:
                     sequence.generation._events.put(("error", error))
                     self.decoder.release(sequence.slot)
@@ -330,12 +300,23 @@ class BatchingEngine:
             except ValueError:
                 error = ApplicationError(
                     f"The answer ran out of tokens ({sequence.max_new_tokens}) before its JSON was complete; "
-                    "raise max_new_tokens.", code="incomplete_json",
+                    "raise max_new_tokens.",
+                    code="incomplete_json",
                 )
                 sequence.generation._events.put(("error", error))
                 return
-        sequence.generation._events.put(("done", TextResult(
-            text=text, finish_reason=reason, prompt_tokens=len(sequence.prompt), completion_tokens=sequence.produced,
-            seed=int(sequence.request.seed), seconds=time.perf_counter() - sequence.submitted, json=json_value,
-            peak_batch=sequence.peak_batch,
-        )))
+        sequence.generation._events.put(
+            (
+                "done",
+                TextResult(
+                    text=text,
+                    finish_reason=reason,
+                    prompt_tokens=len(sequence.prompt),
+                    completion_tokens=sequence.produced,
+                    seed=int(sequence.request.seed),
+                    seconds=time.perf_counter() - sequence.submitted,
+                    json=json_value,
+                    peak_batch=sequence.peak_batch,
+                ),
+            )
+        )

@@ -1,6 +1,12 @@
 """What a caller asks the runtime for, and what it gets back."""
+
+import queue
+import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+# Waiting iterators yield '' this often, so a job can look at its cancel flag between pieces.
+POLL_SECONDS = 0.5
 
 
 @dataclass
@@ -53,3 +59,43 @@ class TextResult:
 class ImageRequest:
     count: int = 4
     seed: int = 0
+
+
+class Generation:
+    """A request in flight: iterate it for text pieces as they are produced; `result` at the end.
+
+    Iteration yields '' every POLL_SECONDS while nothing new arrived, so the caller can check for
+    cancellation; `cancel()` frees the sequence's slot at the engine's next step.
+    """
+
+    def __init__(self):
+        self._events: queue.Queue = queue.Queue()
+        self._cancelled = threading.Event()
+        self.result: TextResult | None = None
+
+    def __iter__(self):
+        while True:
+            try:
+                kind, value = self._events.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                yield ""
+                continue
+            if kind == "text":
+                yield value
+            elif kind == "done":
+                self.result = value
+                return
+            else:
+                raise value
+
+    def wait(self) -> TextResult:
+        for _ in self:
+            pass
+        return self.result
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()

@@ -4,10 +4,11 @@ The serving path hands a checkpoint's weights to a decoder that only ever comput
 logits; scoring needs every position's, so here the checkpoint is loaded as transformers loads it,
 kept in the same per-process model cache under its own key (it never changes what generation serves).
 """
+
 import math
 
 from aigc_platform.core.errors import ApplicationError
-from infrastructure.storage.selectors import file_local_path
+from infrastructure.storage.selectors import file_local_copy
 from models_layer.runtime.backends import LoadedModel
 from models_layer.runtime.service import model_cache, runtime_options
 
@@ -35,7 +36,9 @@ class CausalLM(LoadedModel):
         """A prompt as generation reads it: in the chat template when there is one."""
         if not self.chat:
             return self.encode(prompt)
-        ids = self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True)
+        ids = self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True
+        )
         return list(ids["input_ids"] if hasattr(ids, "keys") else ids)
 
     def negative_log_likelihood(self, *, context: list[int], target: list[int]) -> tuple[float, int]:
@@ -70,7 +73,8 @@ def load_causal_lm(version) -> CausalLM:
     def load() -> CausalLM:
         from models_layer.runtime.artifacts import load_hf_causal_lm
 
-        model, tokenizer = load_hf_causal_lm(file_local_path(file=artifact), artifact.sha256, version.format, options.device)
+        with file_local_copy(file=artifact) as path:
+            model, tokenizer = load_hf_causal_lm(path, artifact.sha256, version.format, options.device)
         return CausalLM(model=model, tokenizer=tokenizer, device=options.device)
 
     return model_cache().get(key, load)

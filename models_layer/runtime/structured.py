@@ -1,6 +1,7 @@
 """Structured output: a JSON schema enforced while sampling (xgrammar), so even a small model's
 answer parses and fits. The schema is compiled without free whitespace: given the choice, a small
 model spends its tokens on newlines."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,24 @@ def schema_of(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
         if isinstance(schema, dict):
             return schema
     raise ApplicationError(
-        "response_format must be {\"type\": \"json_schema\", \"json_schema\": {\"schema\": {...}}} or {\"type\": \"json_object\"}.",
+        'response_format must be {"type": "json_schema", "json_schema": {"schema": {...}}} or {"type": "json_object"}.',
         fields={"response_format": ["Unknown shape."]},
     )
+
+
+def schema_validate(value: Any, schema: dict[str, Any]) -> str | None:
+    """None when `value` fits the JSON schema, else what is wrong with it, in a line (where answers
+    are not made under the schema's grammar: remote engines that cannot enforce one)."""
+    import jsonschema
+
+    try:
+        error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(value))
+    except jsonschema.exceptions.SchemaError as problem:
+        return f"the schema itself is invalid: {problem.message}"
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path)
+    return f"{error.message}{f' (at {where})' if where else ''}"
 
 
 class GrammarCompiler:
@@ -56,8 +72,10 @@ class GrammarCompiler:
                 try:
                     compiled = self._compiler.compile_json_schema(key, any_whitespace=False)
                 except Exception as error:  # xgrammar raises RuntimeError/ValueError subclasses for bad schemas
-                    raise ApplicationError(f"The JSON schema cannot be enforced: {error}",
-                                           fields={"response_format": ["Unsupported JSON schema."]}) from None
+                    raise ApplicationError(
+                        f"The JSON schema cannot be enforced: {error}",
+                        fields={"response_format": ["Unsupported JSON schema."]},
+                    ) from None
                 self._compiled[key] = compiled
         return self._xgr.GrammarMatcher(compiled)
 

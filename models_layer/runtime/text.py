@@ -1,4 +1,5 @@
 """Turning tokens into text as they come: stop sequences, incomplete characters, and sampling."""
+
 import torch
 
 # Nucleus sampling looks at this many most likely tokens only: a sort over the whole vocabulary

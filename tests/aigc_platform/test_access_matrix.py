@@ -1,6 +1,7 @@
 """Access over every API route, found by walking the URL conf (so new routes are covered at once):
 anonymous callers get 401 everywhere but the public routes; creators get 403 on operator routes;
 another user's object is a 404 (tested per app, where objects are made)."""
+
 import re
 import uuid
 
@@ -13,7 +14,12 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {"/api/v1/health/", "/api/v1/auth/token/"}
 # Route prefixes only operators and admins may use (DESIGN.md: workers; training and datasets are operator work).
 OPERATOR_ONLY = ("/api/v1/workers/", "/api/v1/queues/")
-SAMPLE_BY_CONVERTER = {"UUIDConverter": str(uuid.uuid4()), "IntConverter": "999999", "SlugConverter": "no-such-slug", "StringConverter": "no-such"}
+SAMPLE_BY_CONVERTER = {
+    "UUIDConverter": str(uuid.uuid4()),
+    "IntConverter": "999999",
+    "SlugConverter": "no-such-slug",
+    "StringConverter": "no-such",
+}
 
 
 def api_routes(patterns=None, prefix=""):
@@ -22,7 +28,7 @@ def api_routes(patterns=None, prefix=""):
         converters = getattr(pattern.pattern, "converters", {})
         route = re.sub(
             r"<(?:\w+:)?(\w+)>",
-            lambda m: SAMPLE_BY_CONVERTER.get(type(converters.get(m.group(1))).__name__, "no-such"),
+            lambda m: SAMPLE_BY_CONVERTER.get(type(converters.get(m.group(1))).__name__, "no-such"),  # noqa: B023 (used at once)
             str(pattern.pattern),
         )
         if isinstance(pattern, URLResolver):
@@ -63,3 +69,60 @@ def test_creators_are_403_on_operator_routes(path, method, creator, operator, cl
 def test_no_route_answers_a_signed_in_caller_with_a_500(path, method, creator, client_for):
     response = getattr(client_for(creator), method)(path, {}, format="json")
     assert response.status_code < 500, f"{method.upper()} {path}: {response.status_code}"
+
+
+# Objects whose fields follow another object's access: an evaluation is seen by whoever sees its
+# generator, but its samples (quotes of its dataset) and its dataset's name only by those who may read
+# the dataset (issue 21, finding 2).
+@pytest.mark.parametrize(
+    "reader, reads_samples", [("dataset owner", True), ("admin", True), ("another operator", False), ("creator", False)]
+)
+def test_evaluation_samples_follow_the_dataset(reader, reads_samples, builtin, operator, make_user, client_for):
+    from tests.tools_layer.training_data import text_version
+    from tools_layer.evaluation.models import Evaluation
+
+    version = text_version(operator, count=4, name="private prose")
+    evaluation = Evaluation.objects.create(
+        owner=operator,
+        version=builtin,
+        dataset_version=version,
+        max_items=2,
+        samples=[{"item": 1, "prompt": "a private prompt", "references": ["x"], "output": "y"}],
+    )
+    user = {
+        "dataset owner": operator,
+        "admin": make_user("admin"),
+        "another operator": make_user("operator"),
+        "creator": make_user("creator"),
+    }[reader]
+    for path in (f"/api/v1/evaluations/{evaluation.pk}/", "/api/v1/evaluations/"):
+        response = client_for(user).get(path)
+        assert response.status_code == 200
+        body = response.json() if path.endswith(f"{evaluation.pk}/") else response.json()["results"][0]
+        assert (len(body["samples"]) == 1, body["dataset"] == "private prose v1") == (reads_samples, reads_samples)
+
+
+# A job's queue is the platform's choice: a creator names none, an operator or admin only one that
+# exists, and nobody a broker transport key (issue 21, finding 1).
+@pytest.mark.parametrize(
+    "role, queue, expected",
+    [
+        ("creator", "default", 403),
+        ("creator", "unacked", 403),
+        ("creator", None, 202),
+        ("operator", "default", 202),
+        ("operator", "unacked", 400),
+        ("operator", "no-such-queue", 400),
+        ("admin", "inference", 202),
+        ("admin", "_kombu.binding.celery", 400),
+        ("creator", {"gpus": 1}, 403),
+        ("operator", {"gpus": 1}, 202),
+    ],
+)
+def test_who_may_choose_a_jobs_queue(role, queue, expected, make_user, client_for):
+    choice = queue if isinstance(queue, dict) else {"queue": queue} if queue else {}
+    body = {"kind": "echo", "params": {"steps": 1, "delay": 0}, **choice}
+    response = client_for(make_user(role)).post("/api/v1/jobs/", body, format="json")
+    assert response.status_code == expected, response.content
+    if expected == 202 and not isinstance(queue, dict):
+        assert response.json()["queue"] == (queue or "default")

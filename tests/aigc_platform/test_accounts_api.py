@@ -1,4 +1,5 @@
 """Tokens, API keys and the JSON error shape, over the REST API."""
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -18,7 +19,9 @@ def test_token_for_right_password_authenticates_requests(creator, password):
 
 
 def test_wrong_password_is_a_clear_error(creator):
-    response = APIClient().post("/api/v1/auth/token/", {"username": creator.username, "password": "nope"}, format="json")
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": creator.username, "password": "nope"}, format="json"
+    )
     assert response.status_code == 400
     assert response.json() == {"error": {"code": "authentication_failed", "message": "Wrong username or password."}}
 
@@ -97,7 +100,7 @@ def test_schema_and_docs_are_served(client):
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
 
 
-def test_health_reports_every_part(client):
-    body = client.get("/api/v1/health/").json()
+def test_health_reports_every_part_to_operators(operator, client_for):
+    body = client_for(operator).get("/api/v1/health/").json()
     assert set(body["checks"]) == {"database", "broker", "storage", "workers"}
     assert body["checks"]["database"]["ok"] and body["checks"]["broker"]["ok"] and body["checks"]["storage"]["ok"]

@@ -1,4 +1,5 @@
 """Celery's Redis transport keeps one redis-py client per channel for its synchronous commands."""
+
 import uuid
 
 from aigc_platform.celery import app

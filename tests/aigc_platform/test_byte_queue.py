@@ -1,4 +1,5 @@
 """ByteQueue hands bytes on in the sizes asked for, in order, whatever pieces they came in."""
+
 from aigc_platform.core.byte_queue import ByteQueue, immutable
 
 

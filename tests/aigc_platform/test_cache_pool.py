@@ -1,4 +1,5 @@
 """The cache (rate-limit counters) shares one Redis connection pool and client per process, across requests."""
+
 import threading
 
 from django.core.cache import caches

@@ -1,5 +1,6 @@
 """The deployment files and production settings: compose file and Kubernetes manifests are well
 formed and run real `aigc` commands; `manage.py check --deploy` is clean with production settings."""
+
 import os
 import re
 import secrets
@@ -32,8 +33,11 @@ def k8s_documents() -> list[tuple[str, dict]]:
 
 
 def workloads() -> list[tuple[str, dict]]:
-    return [(f"{doc['kind']}/{doc['metadata']['name']}", doc) for _, doc in k8s_documents()
-            if doc["kind"] in ("Deployment", "StatefulSet", "Job")]
+    return [
+        (f"{doc['kind']}/{doc['metadata']['name']}", doc)
+        for _, doc in k8s_documents()
+        if doc["kind"] in ("Deployment", "StatefulSet", "Job")
+    ]
 
 
 def containers(doc: dict) -> list[dict]:
@@ -82,10 +86,21 @@ def test_kustomization_lists_every_manifest():
 
 def test_the_whole_stack_is_there():
     kinds = {(doc["kind"], doc["metadata"]["name"]) for _, doc in k8s_documents()}
-    for expected in [("Deployment", "web"), ("Service", "web"), ("Deployment", "worker"), ("Deployment", "inference"),
-                     ("Deployment", "gpu-worker"), ("Deployment", "scheduler"), ("StatefulSet", "postgres"),
-                     ("StatefulSet", "redis"), ("StatefulSet", "minio"), ("Job", "minio-bucket"), ("Job", "aigc-migrate"),
-                     ("ConfigMap", "aigc-config"), ("Secret", "aigc-secrets")]:
+    for expected in [
+        ("Deployment", "web"),
+        ("Service", "web"),
+        ("Deployment", "worker"),
+        ("Deployment", "inference"),
+        ("Deployment", "gpu-worker"),
+        ("Deployment", "scheduler"),
+        ("StatefulSet", "postgres"),
+        ("StatefulSet", "redis"),
+        ("StatefulSet", "minio"),
+        ("Job", "minio-bucket"),
+        ("Job", "aigc-migrate"),
+        ("ConfigMap", "aigc-config"),
+        ("Secret", "aigc-secrets"),
+    ]:
         assert expected in kinds, expected
 
 
@@ -105,9 +120,12 @@ def test_the_gpu_worker_requests_a_gpu_on_a_gpu_node():
     assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
     assert container["image"] == "aigc-platform-gpu:latest"
-    # and no other workload asks for one
+    # and no other workload asks for one, but vLLM's (the GPU serving engine), on a GPU node too
+    vllm = dict(workloads())["Deployment/vllm"]["spec"]["template"]["spec"]
+    assert vllm["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert vllm["nodeSelector"] == pod["nodeSelector"] and vllm["tolerations"] == pod["tolerations"]
     for name, doc in workloads():
-        if name != "Deployment/gpu-worker":
+        if name not in ("Deployment/gpu-worker", "Deployment/vllm"):
             assert all("nvidia.com/gpu" not in str(c.get("resources")) for c in containers(doc)), name
 
 
@@ -151,7 +169,18 @@ def compose() -> dict:
 
 def test_compose_runs_the_whole_stack(compose):
     services = compose["services"]
-    assert {"web", "worker", "inference", "scheduler", "gpu-worker", "postgres", "redis", "minio", "minio-init", "migrate"} <= set(services)
+    assert {
+        "web",
+        "worker",
+        "inference",
+        "scheduler",
+        "gpu-worker",
+        "postgres",
+        "redis",
+        "minio",
+        "minio-init",
+        "migrate",
+    } <= set(services)
     assert "--workers" in services["web"]["command"]
     assert "mc mb --ignore-existing" in services["minio-init"]["command"][0]
     assert set(compose["volumes"]) >= {"postgres-data", "redis-data", "minio-data"}
@@ -178,6 +207,9 @@ def test_compose_gpu_workers_reserve_gpus_only_in_the_gpu_profile(compose):
             assert service["profiles"] == ["gpu"]
             assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
             assert service["build"]["dockerfile"] == "deploy/Dockerfile.gpu"
+        elif name == "vllm":  # the GPU serving engine, from vLLM's own image
+            assert service["profiles"] == ["gpu"] and service["image"].startswith("${VLLM_IMAGE:-vllm/vllm-openai:")
+            assert devices == [{"driver": "nvidia", "count": "all", "capabilities": ["gpu"]}]
         else:
             assert not devices, name
 
@@ -199,7 +231,9 @@ def test_docker_images_build_from_the_project_itself():
         assert "COPY pyproject.toml" in text and "pip install" in text
         for source in re.findall(r"^COPY (?!--from)(\S+)", text, flags=re.M):
             assert (ROOT / source).exists(), f"{dockerfile}: COPY {source}"
-            assert f"!{source}" in ignored or f"!{source}/" in ignored, f"{dockerfile}: {source} is excluded from the context"
+            assert f"!{source}" in ignored or f"!{source}/" in ignored, (
+                f"{dockerfile}: {source} is excluded from the context"
+            )
     assert "nvidia/cuda:" in (DEPLOY / "Dockerfile.gpu").read_text()
 
 
@@ -210,10 +244,22 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     # The browser tests' conftest sets DJANGO_ALLOW_ASYNC_UNSAFE for Playwright in this process; a deployment never has it.
     unset = ("DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
     env = {key: value for key, value in os.environ.items() if key not in unset}
-    env.update(DEBUG="false", AIGC_HTTPS="true", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="aigc.example.com",
-               CSRF_TRUSTED_ORIGINS="https://aigc.example.com", AIGC_DATA_DIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=180)
+    env.update(
+        DEBUG="false",
+        AIGC_HTTPS="true",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="aigc.example.com",
+        CSRF_TRUSTED_ORIGINS="https://aigc.example.com",
+        AIGC_DATA_DIR=str(tmp_path),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "System check identified no issues (0 silenced)." in output
@@ -222,10 +268,23 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
 def test_check_deploy_catches_a_debug_production(tmp_path):
     # The same check with DEBUG on and a short key: proof that the test above would see a problem
     env = dict(os.environ, DEBUG="true", AIGC_HTTPS="false", SECRET_KEY="short", AIGC_DATA_DIR=str(tmp_path))
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode != 0
-    for warning in ("security.W018", "security.W009", "security.W004", "security.W008", "security.W012", "security.W016"):
+    for warning in (
+        "security.W018",
+        "security.W009",
+        "security.W004",
+        "security.W008",
+        "security.W012",
+        "security.W016",
+    ):
         assert warning in result.stderr, warning
 
 
@@ -242,8 +301,13 @@ def _docker_compose_works() -> bool:
 @pytest.mark.skipif(not _docker_compose_works(), reason="needs the docker compose plugin")
 def test_docker_compose_accepts_the_compose_file():
     env = dict(os.environ, SECRET_KEY="x" * 50, POSTGRES_PASSWORD="p", MINIO_ROOT_PASSWORD="m" * 8)
-    result = subprocess.run(["docker", "compose", "-f", str(DEPLOY / "compose.yaml"), "--profile", "gpu", "config", "--quiet"],
-                            env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["docker", "compose", "-f", str(DEPLOY / "compose.yaml"), "--profile", "gpu", "config", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -1,4 +1,5 @@
 """`aigc doctor` against the real test servers (healthy) and with each service broken (clear advice, exit 1)."""
+
 import subprocess
 import sys
 from io import StringIO
@@ -8,8 +9,8 @@ from django.core.management import call_command
 from django.db.migrations.recorder import MigrationRecorder
 
 from aigc_platform import embedded
-from aigc_platform.core.management.commands.doctor import check_storage
 from infrastructure.storage.backends import get_backend
+from infrastructure.storage.services import storage_probe as check_storage
 from tests.processes import process_env
 
 
@@ -34,8 +35,13 @@ def flat(text: str) -> str:
 def test_doctor_as_a_command_finds_every_service_healthy(worker):
     # Given PostgreSQL, Redis, local storage and a worker running for the test run
     # When a person runs `aigc doctor` against them
-    result = subprocess.run([sys.executable, "-m", "aigc_platform.cli", "doctor"], env=process_env(),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "aigc_platform.cli", "doctor"],
+        env=process_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     # Then it exits 0 and says so, check by check
     assert result.returncode == 0, result.stdout + result.stderr
     output = flat(result.stdout)
@@ -52,8 +58,13 @@ def test_doctor_with_a_broken_broker_url_says_which_url_and_exits_1():
     # Given a broker URL where nothing listens
     url = f"redis://127.0.0.1:{embedded.free_port()}/0"
     # When `aigc doctor` runs with it
-    result = subprocess.run([sys.executable, "-m", "aigc_platform.cli", "doctor"], env=process_env(CELERY_BROKER_URL=url),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "aigc_platform.cli", "doctor"],
+        env=process_env(CELERY_BROKER_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     # Then it exits 1, names the URL, and says what to check
     assert result.returncode == 1, result.stdout + result.stderr
     output = flat(result.stdout)
@@ -99,7 +110,9 @@ def test_doctor_reports_unreachable_object_storage(settings):
     # Then storage fails with the endpoint named and the settings to check
     assert code == 1
     output = flat(output)
-    assert f"storage FAIL Object storage cannot be used: Object storage at {settings.S3_ENDPOINT} is unreachable" in output
+    assert (
+        f"storage FAIL Object storage cannot be used: Object storage at {settings.S3_ENDPOINT} is unreachable" in output
+    )
     assert "storage → Check S3_ENDPOINT" in output
 
 

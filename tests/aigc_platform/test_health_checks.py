@@ -1,5 +1,6 @@
 """The health checks stay cheap under probes: the migration graph is built again only after a while
 once everything is applied, and pending migrations are reported at once."""
+
 import pytest
 from django.db.migrations.recorder import MigrationRecorder
 

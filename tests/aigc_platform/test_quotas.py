@@ -1,5 +1,6 @@
 """Generation token quotas per user and per API key: counted where generation finishes, refused at
 submit with a 429 that says when the quota resets; usage in the API and in Django admin."""
+
 import io
 from datetime import timedelta
 
@@ -77,7 +78,12 @@ def test_usage_api_shows_today_the_quota_its_reset_and_storage(creator, client_f
     assert body["resets_at"].startswith(str(selectors.usage_today() + timedelta(days=1)))
     assert body["storage"]["used"] == 1234
     with_key = key_client(issued.raw_key).get("/api/v1/usage/").json()
-    assert with_key["api_key"] == {"prefix": issued.api_key.prefix, "tokens": 30, "tokens_limit": 500}
+    assert with_key["api_key"] == {
+        "prefix": issued.api_key.prefix,
+        "tokens": 30,
+        "tokens_limit": 500,
+        "tokens_reserved": 0,
+    }
 
 
 def test_admin_usage_page_lists_requests_tokens_and_storage_per_user(admin_user, creator, client, settings):
@@ -92,7 +98,9 @@ def test_admin_usage_page_lists_requests_tokens_and_storage_per_user(admin_user,
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_generation_tokens_are_counted_and_the_quota_refuses_with_when_it_resets(creator, client_for, settings, inference_worker):
+def test_generation_tokens_are_counted_and_the_quota_refuses_with_when_it_resets(
+    creator, client_for, settings, inference_worker
+):
     from models_layer.registry.services import generators_bootstrap
 
     generators_bootstrap()
@@ -117,7 +125,7 @@ def test_generation_tokens_are_counted_and_the_quota_refuses_with_when_it_resets
     assert 0 < int(refused.headers["Retry-After"]) <= 24 * 3600
     # While the user's own token still may (no user quota), until a user quota is set and spent
     own = client_for(creator)
-    assert own.post(f"/api/v1/generators/{SLUG}/generate/", PROMPT, format="json").status_code == 201
+    assert own.post(f"/api/v1/generators/{SLUG}/generate/", PROMPT, format="json").status_code == 202
     settings.AIGC_QUOTA_TOKENS_PER_DAY = generated
     refused = own.post(f"/api/v1/generators/{SLUG}/generate/", PROMPT, format="json")
     assert refused.status_code == 429 and "You have generated" in refused.json()["error"]["message"]
@@ -131,11 +139,21 @@ def test_the_applications_refuse_a_user_over_the_quota_too(creator, client_for, 
     settings.AIGC_QUOTA_TOKENS_PER_DAY = 100
     services.usage_tokens_record(user_id=creator.pk, tokens=100)
     # When they ask for a lesson, the courseware API answers 429 with the reset
-    response = client_for(creator).post("/api/v1/courseware/", {
-        "topic": "Photosynthesis", "grade_level": 6, "objectives": ["Explain what leaves do"], "language": "en"}, format="json")
+    response = client_for(creator).post(
+        "/api/v1/courseware/",
+        {"topic": "Photosynthesis", "grade_level": 6, "objectives": ["Explain what leaves do"], "language": "en"},
+        format="json",
+    )
     assert response.status_code == 429, response.content
     assert response.json()["error"]["code"] == "quota_exceeded" and "resets at" in response.json()["error"]["message"]
     # and marketing copy is refused the same way
     with pytest.raises(services.QuotaExceeded):
-        generation_submit(user=creator, template=Template(slug="any", name="Any", fields=[], prompt=""), product="Tea",
-                          audience="students", tone="warm", language="en", variants=1)
+        generation_submit(
+            user=creator,
+            template=Template(slug="any", name="Any", fields=[], prompt=""),
+            product="Tea",
+            audience="students",
+            tone="warm",
+            language="en",
+            variants=1,
+        )

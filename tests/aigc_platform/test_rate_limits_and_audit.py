@@ -1,4 +1,5 @@
 """Rate limits per user, per API key and on sign-in (429 in the JSON error shape), and the audit log."""
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -38,7 +39,10 @@ def test_an_api_key_has_its_own_limit_below_its_users(creator, client_for, limit
 def test_sign_in_attempts_are_limited(creator, limits, client, password):
     limits(sign_in="3/minute")
     api = APIClient()
-    codes = [api.post("/api/v1/auth/token/", {"username": creator.username, "password": "guess"}, format="json").status_code for _ in range(4)]
+    codes = [
+        api.post("/api/v1/auth/token/", {"username": creator.username, "password": "guess"}, format="json").status_code
+        for _ in range(4)
+    ]
     assert codes == [400, 400, 400, 429]
     page = client.post("/accounts/login/", {"username": creator.username, "password": password})
     assert page.status_code == 429 and b"Too many sign-in attempts" in page.content
@@ -58,8 +62,11 @@ def test_sign_ins_keys_and_failures_are_audited(creator, client, client_for, pas
     APIClient().post("/api/v1/auth/token/", {"username": creator.username, "password": password}, format="json")
     actions = list(AuditEvent.objects.order_by("id").values_list("action", "actor_name"))
     assert actions == [
-        ("sign_in_failed", creator.username), ("sign_in", creator.username), ("api_key_created", creator.username),
-        ("api_key_revoked", creator.username), ("token_issued", creator.username),
+        ("sign_in_failed", creator.username),
+        ("sign_in", creator.username),
+        ("api_key_created", creator.username),
+        ("api_key_revoked", creator.username),
+        ("token_issued", creator.username),
     ]
     assert AuditEvent.objects.get(action="sign_in").ip == "127.0.0.1"
 

@@ -1,17 +1,32 @@
 """How one variant is bounded and judged: the limits a length allows, the grammar that keeps
 required keywords, the checks (length, banned words, keywords, content filter), and edits read back."""
+
 import re
+
+import pytest
 
 from applications.marketing import copywriting
 from applications.marketing.services import _split_fields
 
-HERO = [{"name": "headline", "label": "Headline", "min_chars": 15, "max_chars": 60},
-        {"name": "cta", "label": "Button", "min_chars": 5, "max_chars": 25}]
+HERO = [
+    {"name": "headline", "label": "Headline", "min_chars": 15, "max_chars": 60},
+    {"name": "cta", "label": "Button", "min_chars": 5, "max_chars": 25},
+]
 
 
 def _brief(**changes):
-    return copywriting.Brief(**{"product": "boots", "audience": "hikers", "tone": "bold", "language": "en", "length": "medium",
-                                "keywords": [], "banned_words": [], **changes})
+    return copywriting.Brief(
+        **{
+            "product": "boots",
+            "audience": "hikers",
+            "tone": "bold",
+            "language": "en",
+            "length": "medium",
+            "keywords": [],
+            "banned_words": [],
+            **changes,
+        }
+    )
 
 
 def test_a_shorter_length_lowers_each_maximum_but_never_below_its_minimum():
@@ -27,6 +42,7 @@ def test_the_token_budget_lets_every_field_reach_its_limit_in_each_language():
     assert copywriting.max_tokens_for(HERO, "zh") >= 2 * chars
     assert copywriting.max_tokens_for(HERO, "en") >= chars
 
+
 def test_the_keyword_grammar_accepts_copy_that_holds_every_keyword_within_the_limit():
     schema = copywriting.variant_schema(HERO, force_keywords=["waterproof", "light"])
     pattern = re.compile(schema["properties"]["headline"]["pattern"])
@@ -38,41 +54,124 @@ def test_the_keyword_grammar_accepts_copy_that_holds_every_keyword_within_the_li
     assert schema["required"] == ["headline", "cta"] and schema["additionalProperties"] is False
 
 
+@pytest.mark.django_db  # the content filter reads the deployment's policies
 def test_checks_report_each_rule_with_its_reason():
     brief = _brief(keywords=["waterproof"], banned_words=["cheap"])
     good = copywriting.variant_checks(HERO, {"headline": "Waterproof boots for every trail", "cta": "Shop now"}, brief)
     assert all(check["passed"] for check in good.values()) and set(good) == {
-        "length", "banned_words", "required_keywords", "content_filter", "readable"}
+        "length",
+        "banned_words",
+        "required_keywords",
+        "content_filter",
+        "language",
+        "real_words",
+        "on_subject",
+        "task_talk",
+        "repetition",
+        "complete_sentences",
+        "shouting",
+    }
     codes = copywriting.variant_checks(HERO, {"headline": "2023-08-06T00:00:00+00:00", "cta": "Shop now"}, brief)
-    assert not codes["readable"]["passed"] and codes["readable"]["detail"] == "headline is mostly not words"
-    assert copywriting.variant_checks(HERO, {"headline": "防水徒步鞋，轻便又耐穿！", "cta": "立即购买"}, brief)["readable"]["passed"]
-    # Copy that parrots the prompt's instructions does not read as copy; repeating the brief's own words does
-    prompt = copywriting.variant_prompt("The product: {product}. Write for {audience}, in a {tone} tone, in {language}.", HERO, brief)
-    parrot = copywriting.variant_checks(HERO, {"headline": "Waterproof boots. In a bold tone, in English.", "cta": "Shop now"},
-                                        brief, prompt=prompt)
-    assert parrot["readable"] == {"passed": False, "detail": "repeats the instructions ('in a bold tone')"}
-    plain = copywriting.variant_checks(HERO, {"headline": "Waterproof boots for hikers", "cta": "Shop now"}, brief, prompt=prompt)
-    assert plain["readable"]["passed"]
-    twice = copywriting.variant_checks(HERO, {"headline": "Waterproof boots for every hiker", "cta": "Waterproof boots for every"}, brief)
-    assert twice["readable"] == {"passed": False, "detail": "cta repeats headline"}
+    assert codes["real_words"] == {"passed": False, "detail": "'2023-08-06T00:00:00+00:00' is mostly not words"}
+    chinese = copywriting.variant_checks(
+        HERO,
+        {"headline": "防水徒步鞋，轻便又耐穿，雨天也能放心走！", "cta": "立即购买防水鞋"},
+        _brief(language="zh", product="防水徒步鞋"),
+    )
+    assert all(check["passed"] for check in chinese.values()), chinese
+    # English copy for a Chinese request fails on its language, and says which language it is in
+    english = copywriting.variant_checks(
+        HERO, {"headline": "Waterproof boots for every trail", "cta": "Shop now"}, _brief(language="zh")
+    )
+    assert english["language"] == {"passed": False, "detail": "written in English, not Chinese"}
+    # Copy that parrots the prompt's instructions talks about its task; repeating the brief's own words does not
+    prompt = copywriting.variant_prompt(
+        "The product: {product}. Write for {audience}, in a {tone} tone, in {language}.", HERO, brief
+    )
+    parrot = copywriting.variant_checks(
+        HERO, {"headline": "Waterproof boots. In a bold tone, in English.", "cta": "Shop now"}, brief, prompt=prompt
+    )
+    assert parrot["task_talk"] == {"passed": False, "detail": "repeats the instructions ('in a bold tone')"}
+    plain = copywriting.variant_checks(
+        HERO, {"headline": "Waterproof boots for hikers", "cta": "Shop now"}, brief, prompt=prompt
+    )
+    assert plain["task_talk"]["passed"]
+    twice = copywriting.variant_checks(
+        HERO, {"headline": "Waterproof boots for every hiker", "cta": "Waterproof boots for every"}, brief
+    )
+    assert not twice["repetition"]["passed"] and "said twice" in twice["repetition"]["detail"]
     bad = copywriting.variant_checks(HERO, {"headline": "Cheap shit", "cta": "Go"}, brief)
     assert [name for name, check in bad.items() if not check["passed"]] == [
-        "length", "banned_words", "required_keywords", "content_filter"]
-    assert bad["length"]["detail"] == ("headline has 10 characters (allowed 15-60); "
-                                       "cta has 2 characters (allowed 5-25)")
+        "length",
+        "banned_words",
+        "required_keywords",
+        "content_filter",
+        "on_subject",
+    ]
+    assert bad["length"]["detail"] == (
+        "headline has 10 characters (allowed 15-60); cta has 2 characters (allowed 5-25)"
+    )
     assert bad["banned_words"]["detail"] == "uses cheap" and bad["required_keywords"]["detail"] == "missing waterproof"
     # whole words only: "cheaply" is not "cheap"; Chinese words are found anywhere
-    assert copywriting.variant_checks(HERO, {"headline": "Made cheaply, worn proudly", "cta": "Buy now"}, brief)["banned_words"]["passed"]
-    zh = copywriting.variant_checks(HERO, {"headline": "防水的徒步鞋，便宜又好看", "cta": "立即购买吧"}, _brief(banned_words=["便宜"]))
+    assert copywriting.variant_checks(HERO, {"headline": "Made cheaply, worn proudly", "cta": "Buy now"}, brief)[
+        "banned_words"
+    ]["passed"]
+    zh = copywriting.variant_checks(
+        HERO, {"headline": "防水的徒步鞋，便宜又好看", "cta": "立即购买吧"}, _brief(banned_words=["便宜"])
+    )
     assert not zh["banned_words"]["passed"]
     feedback = copywriting.feedback_for(bad, brief)
     assert any("cheap" in note for note in feedback) and any("waterproof" in note for note in feedback)
+    assert any("Write about boots" in note for note in feedback)
+
+
+@pytest.mark.django_db
+def test_the_issue_s_nonsense_fails_the_checks_that_see_it():
+    aida = [
+        {"name": name, "label": name.title(), "min_chars": 5, "max_chars": 80}
+        for name in ("attention", "interest", "desire", "action")
+    ]
+    salad = copywriting.variant_checks(
+        aida,
+        {
+            "attention": "A DALLASA RED TOOK A CARPEL OF COOL SPOTLETS",
+            "interest": "Polarised sunglasses for bright beach days.",
+            "desire": "WIN FRANCIS, WIN FRANCISIABELLA",
+            "action": "Buy your sunglasses today.",
+        },
+        _brief(product="polarised sunglasses"),
+    )
+    assert not salad["real_words"]["passed"] and "not words: francisiabella" in salad["real_words"]["detail"]
+    assert not salad["shouting"]["passed"]
+    loop = copywriting.variant_checks(
+        aida,
+        {
+            "attention": "Grow your business with a coach.",
+            "interest": "Coaches help owners plan and hire.",
+            "desire": "A clear plan for every month.",
+            "action": "To, to, grow, to, to, business, to, grow, to, business, to,",
+        },
+        _brief(product="business coaching"),
+    )
+    assert not loop["repetition"]["passed"] and not loop["complete_sentences"]["passed"]
+    jackets = copywriting.variant_checks(
+        HERO,
+        {"headline": "Making light jackets for every season", "cta": "Shop jackets"},
+        _brief(product="noise-cancelling earbuds"),
+    )
+    assert jackets["on_subject"] == {
+        "passed": False,
+        "detail": "never names 'noise-cancelling earbuds' or its key words",
+    }
 
 
 def test_the_prompt_carries_the_brief_the_voice_and_the_feedback():
-    prompt = copywriting.variant_prompt("Write a headline for {product} ({audience}, {tone}). {voice}{keywords}Write in {language}.",
-                                        HERO, _brief(language="zh", keywords=["light"], banned_words=["cheap"], voice="Calm"),
-                                        feedback=["Do not use: cheap."])
+    prompt = copywriting.variant_prompt(
+        "Write a headline for {product} ({audience}, {tone}). {voice}{keywords}Write in {language}.",
+        HERO,
+        _brief(language="zh", keywords=["light"], banned_words=["cheap"], voice="Calm"),
+        feedback=["Do not use: cheap."],
+    )
     assert "boots (hikers, bold)" in prompt and "Write in Chinese." in prompt and "Brand voice: Calm." in prompt
     assert "Use the words: light." in prompt and "Never use these words: cheap." in prompt
     assert prompt.endswith("Fix this from the last try: Do not use: cheap.")
@@ -80,11 +179,18 @@ def test_the_prompt_carries_the_brief_the_voice_and_the_feedback():
 
 def test_a_cut_word_is_trimmed_and_an_edited_text_is_read_back_into_its_fields():
     limits = [{"name": "headline", "min_chars": 5, "max_chars": 20}]
-    assert copywriting.trim_cut_words(limits, {"headline": "Stay dry on every tra"}) == {"headline": "Stay dry on every"}
-    assert copywriting.trim_cut_words(limits, {"headline": "Stay dry, hike on!!"}) == {"headline": "Stay dry, hike on!!"}
+    assert copywriting.trim_cut_words(limits, {"headline": "Stay dry on every tra"}) == {
+        "headline": "Stay dry on every"
+    }
+    assert copywriting.trim_cut_words(limits, {"headline": "Stay dry, hike on!!"}) == {
+        "headline": "Stay dry, hike on!!"
+    }
     text = copywriting.render(HERO, {"headline": "Dry feet, long trails", "cta": "Shop boots"})
     assert text == "Headline: Dry feet, long trails\nButton: Shop boots"
-    assert _split_fields(HERO, text + "\nand more") == {"headline": "Dry feet, long trails", "cta": "Shop boots and more"}
+    assert _split_fields(HERO, text + "\nand more") == {
+        "headline": "Dry feet, long trails",
+        "cta": "Shop boots and more",
+    }
     assert _split_fields(limits, "  Just a headline ") == {"headline": "Just a headline"}
 
 
@@ -94,8 +200,12 @@ def test_a_template_an_admin_saves_must_be_writable():
 
     from applications.marketing.models import Template
 
-    good = Template(slug="tagline", name="Tagline", fields=[{"name": "tagline", "label": "Tagline", "min_chars": 5, "max_chars": 40}],
-                    prompt="Write a tagline for {product}, for {audience}. {voice}{keywords}In {language}.")
+    good = Template(
+        slug="tagline",
+        name="Tagline",
+        fields=[{"name": "tagline", "label": "Tagline", "min_chars": 5, "max_chars": 40}],
+        prompt="Write a tagline for {product}, for {audience}. {voice}{keywords}In {language}.",
+    )
     good.clean()
     for fields, prompt, bad in [
         ([{"name": "tagline", "max_chars": 40}], "For {product} in {colour}.", "prompt"),

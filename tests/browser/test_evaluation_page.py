@@ -1,5 +1,6 @@
 """An operator evaluates an image generator's version from the evaluations page and sees its metrics
 and sample grid side by side with the other versions."""
+
 import io
 
 import pytest
@@ -23,8 +24,12 @@ def test_operator_starts_an_evaluation_and_sees_the_grid(sign_in, operator, infe
         buffer = io.BytesIO()
         torch.save({"architecture": "vae", "config": config, "state_dict": build_vae(config).state_dict()}, buffer)
         buffer.seek(0)
-        generator_version_create(generator=generator, artifact=file_store(owner=operator, stream=buffer, filename="vae.pt"),
-                                 format="torch", created_by=operator)
+        generator_version_create(
+            generator=generator,
+            artifact=file_store(owner=operator, stream=buffer, filename="vae.pt"),
+            format="torch",
+            created_by=operator,
+        )
     page = sign_in(operator)
     page.click("nav >> text=Evaluations")
     comparison = page.locator('[data-testid="comparison"]')

@@ -1,5 +1,6 @@
 """An annotator labels tasks with the keyboard only (and undoes one); an operator imports a dataset
 on its page and watches the progress bar finish."""
+
 import io
 import json
 
@@ -17,11 +18,21 @@ def test_labeling_with_the_keyboard_and_undo(make_user, sign_in, web):
     operator, annotator = make_user("operator"), make_user("creator")
     dataset = dataset_services.dataset_create(owner=operator, name="reviews", kind="text")
     texts = ["Loved it", "Hated it", "Meh, fine"]
-    file = file_store(owner=operator, stream=io.BytesIO("\n".join(json.dumps({"text": t}) for t in texts).encode()), filename="r.jsonl")
+    file = file_store(
+        owner=operator,
+        stream=io.BytesIO("\n".join(json.dumps({"text": t}) for t in texts).encode()),
+        filename="r.jsonl",
+    )
     dataset_services.dataset_import_file(dataset=dataset, file=file, options={}, owner=operator)
     version = dataset_services.dataset_version_create(dataset=dataset, user=operator, validation_fraction=0)
-    project = services.project_create(owner=operator, name="sentiment", task_type="single_label", dataset_version=version,
-                                      labels=["positive", "negative", "neutral"], annotators=[annotator.username])
+    project = services.project_create(
+        owner=operator,
+        name="sentiment",
+        task_type="single_label",
+        dataset_version=version,
+        labels=["positive", "negative", "neutral"],
+        annotators=[annotator.username],
+    )
 
     page = sign_in(annotator)
     page.goto(f"{web}/labeling/{project.pk}/label/")

@@ -1,5 +1,6 @@
 """A creator opens the playground, picks the built-in generator, types a prompt and watches the answer
 arrive token by token (server-sent events from the job), then sees the generator list with its card."""
+
 import pytest
 from playwright.sync_api import expect
 

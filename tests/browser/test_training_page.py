@@ -1,5 +1,6 @@
 """An operator submits a training job from the form and watches its loss curve grow live; then
 compares two runs."""
+
 import re
 
 import pytest
@@ -18,19 +19,32 @@ def test_operator_submits_a_run_from_the_form_and_sees_its_curve(sign_in, operat
     start_worker(queues="default", concurrency=1, AIGC_TRAINING_CPU_THREADS="1")
     page = sign_in(operator)
     page.click("nav >> text=Training")
-    page.get_by_role("button", name="New training job").click()
+    page.get_by_role("link", name="New training job").click()
     page.select_option("#recipe", "lm-scratch")
     page.select_option("#dataset-version", str(version.pk))
     # Defaults and help come from the recipe's serializer
     expect(page.locator("#hp-vocab_size")).to_have_value("1024")
     expect(page.locator("label", has=page.locator("#hp-seed"))).to_contain_text("repeats a CPU run exactly")
-    for name, value in {"steps": "24", "eval_every": "4", "vocab_size": "300", "context": "32", "batch_size": "8",
-                        "n_embd": "32", "n_layer": "1", "sample_every": "12", "checkpoint_every": "12"}.items():
+    for name, value in {
+        "steps": "24",
+        "eval_every": "4",
+        "vocab_size": "300",
+        "context": "32",
+        "batch_size": "8",
+        "n_embd": "32",
+        "n_layer": "1",
+        "sample_every": "12",
+        "checkpoint_every": "12",
+    }.items():
         page.fill(f"#hp-{name}", value)
     page.get_by_role("button", name="Start training").click()
     page.wait_for_url(re.compile(r"/training/[0-9a-f-]{36}/$"))
     run = TrainingRun.objects.get(pk=page.url.rstrip("/").rsplit("/", 1)[-1])
-    assert run.hyperparameters["steps"] == 24 and run.hyperparameters["vocab_size"] == 300 and run.hyperparameters["seed"] == 0
+    assert (
+        run.hyperparameters["steps"] == 24
+        and run.hyperparameters["vocab_size"] == 300
+        and run.hyperparameters["seed"] == 0
+    )
     # The loss curve is drawn from the live metric events, point by point
     loss_line = page.locator('#curves svg[data-metric="loss"] polyline')
     expect(loss_line).to_have_attribute("data-points", "6", timeout=120_000)

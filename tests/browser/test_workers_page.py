@@ -1,4 +1,5 @@
 """An operator sees the workers (dashboard and workers page) and drains and resumes one."""
+
 import pytest
 from playwright.sync_api import expect
 

@@ -1,4 +1,5 @@
 """Helpers shared by the storage tests: a backend fixture over both backends, upload and download."""
+
 import pytest
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,8 +21,9 @@ def backend(request, settings, tmp_path):
 
 
 def upload(client, name: str, data: bytes, content_type: str = "application/octet-stream"):
-    return client.post("/api/v1/files/", {"file": SimpleUploadedFile(name, data, content_type=content_type)},
-                       format="multipart")
+    return client.post(
+        "/api/v1/files/", {"file": SimpleUploadedFile(name, data, content_type=content_type)}, format="multipart"
+    )
 
 
 def download(client, file_id) -> tuple[bytes, str]:

@@ -1,4 +1,5 @@
 """The Job lifecycle end to end with real Celery worker processes, PostgreSQL and Redis."""
+
 import json
 
 import pytest
@@ -14,7 +15,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def submit_echo(owner, queue="default", **params) -> Job:
-    return services.job_submit(owner=owner, kind="echo", params={"message": "hi", "steps": 3, "delay": 0.1, **params}, queue=queue)
+    return services.job_submit(
+        owner=owner, kind="echo", params={"message": "hi", "steps": 3, "delay": 0.1, **params}, queue=queue
+    )
 
 
 def job_status(job: Job) -> str:
@@ -51,7 +54,9 @@ def test_echo_job_runs_on_a_worker_and_streams_its_progress(creator, worker, web
     assert [data["status"] for event_type, data in received if event_type == "status"] == ["running", "succeeded"]
     assert types.index("status") < types.index("progress")
     assert [data["progress"] for event_type, data in received if event_type == "progress"] == [0.25, 0.5, 0.75, 1.0]
-    assert [data["line"] for event_type, data in received if event_type == "log"] == [f"step {n} of 4" for n in range(1, 5)]
+    assert [data["line"] for event_type, data in received if event_type == "log"] == [
+        f"step {n} of 4" for n in range(1, 5)
+    ]
     assert received[-1] == ("status", received[-1][1]) and received[-1][1]["status"] == "succeeded"
     # and the job holds its result
     done = requests.get(f"{web}/api/v1/jobs/{job['id']}/", headers=headers, timeout=10).json()

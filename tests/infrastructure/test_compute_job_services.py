@@ -1,4 +1,5 @@
 """The Job state machine, through its services and the jobs API (no worker involved)."""
+
 import json
 import time
 from datetime import timedelta
@@ -17,7 +18,9 @@ pytestmark = pytest.mark.django_db
 
 
 def echo_job(owner, **params) -> Job:
-    return services.job_submit(owner=owner, kind="echo", params={"message": "hi", "steps": 1, "delay": 0, **params}, queue="nowhere")
+    return services.job_submit(
+        owner=owner, kind="echo", params={"message": "hi", "steps": 1, "delay": 0, **params}, queue="nowhere"
+    )
 
 
 def test_claim_is_conditional_so_a_redelivered_message_does_nothing(creator):
@@ -117,7 +120,10 @@ def test_a_due_write_records_progress_and_lines_and_hears_a_cancel(creator, sett
     ctx.progress(0.25, "a quarter")
     job = Job.objects.get(pk=ctx.job_id)
     assert (job.progress, job.message) == (0.25, "a quarter")
-    assert list(JobLog.objects.filter(job_id=ctx.job_id).order_by("id").values_list("line", flat=True)) == ["one", "two"]
+    assert list(JobLog.objects.filter(job_id=ctx.job_id).order_by("id").values_list("line", flat=True)) == [
+        "one",
+        "two",
+    ]
     services.job_cancel(job=job)
     with pytest.raises(JobCancelled):
         ctx.progress(0.5)
@@ -153,15 +159,24 @@ def test_log_lines_written_alone_keep_their_order(creator):
     job = echo_job(creator)
     services.job_logs_write(job_id=job.id, attempt=1, lines=["a", "b", "c"])
     services.job_logs_write(job_id=job.id, attempt=1, lines=["d"])
-    assert list(JobLog.objects.filter(job_id=job.id).order_by("id").values_list("line", flat=True)) == ["a", "b", "c", "d"]
+    assert list(JobLog.objects.filter(job_id=job.id).order_by("id").values_list("line", flat=True)) == [
+        "a",
+        "b",
+        "c",
+        "d",
+    ]
 
 
 def stream(job_id) -> list[tuple[str, dict]]:
-    return [(fields[b"type"].decode(), json.loads(fields[b"data"])) for _, fields in redis_client().xrange(events.stream_key(job_id))]
+    return [
+        (fields[b"type"].decode(), json.loads(fields[b"data"]))
+        for _, fields in redis_client().xrange(events.stream_key(job_id))
+    ]
 
 
 def test_events_made_within_the_batch_interval_wait_and_go_with_the_end_before_its_status(
-        creator, settings, django_capture_on_commit_callbacks):
+    creator, settings, django_capture_on_commit_callbacks
+):
     settings.JOB_EVENTS_BATCH_SECONDS = 60
     ctx = running_context(creator)
     ctx.emit("token", {"text": "a"})
@@ -187,6 +202,7 @@ def test_events_left_waiting_reach_the_stream_within_the_interval_and_in_order(c
         for n in range(200):
             ctx.emit("token", {"n": n})
             time.sleep(0.001)
+
         # Then within about the interval every event is in the stream, in the order made
         def tokens() -> list[int]:
             return [data["n"] for event_type, data in stream(ctx.job_id) if event_type == "token"]

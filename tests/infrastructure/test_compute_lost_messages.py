@@ -1,5 +1,6 @@
 """A queued job whose task message the broker lost (a restart, a failed send, a worker that died
 holding it) is sent again by the sweep; one whose message is waiting or being delivered is not."""
+
 import json
 import time
 import uuid
@@ -10,7 +11,11 @@ from django.utils import timezone
 
 from infrastructure.compute import services
 from infrastructure.compute.broker import (
-    UNACKED_INDEX_KEY, UNACKED_KEY, job_ids_with_messages, queue_length, redis_client,
+    UNACKED_INDEX_KEY,
+    UNACKED_KEY,
+    job_ids_with_messages,
+    queue_length,
+    redis_client,
 )
 from infrastructure.compute.models import Job
 
@@ -30,7 +35,9 @@ def submit(owner, queue: str) -> Job:
 
 
 def message_of(job: Job, queue: str) -> bytes:
-    return next(raw for raw in redis_client().lrange(queue, 0, -1) if str(job.id) in json.loads(raw)["headers"]["argsrepr"])
+    return next(
+        raw for raw in redis_client().lrange(queue, 0, -1) if str(job.id) in json.loads(raw)["headers"]["argsrepr"]
+    )
 
 
 def test_a_job_whose_message_the_broker_lost_is_sent_again_once(creator, queue):

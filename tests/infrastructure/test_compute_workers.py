@@ -1,4 +1,5 @@
 """The worker registry with real worker processes: registration, heartbeat, routing, drain, access."""
+
 import os
 
 import pytest
@@ -7,15 +8,34 @@ from infrastructure.compute import selectors, services
 from infrastructure.compute.models import Job, JobStatus, Worker, WorkerStatus
 from tests.processes import wait_for
 
-GPU_80G = {"index": 0, "name": "NVIDIA H100 80GB HBM3", "total_mb": 81559, "free_mb": 80000, "utilization": 0, "compute_capability": "9.0"}
-GPU_24G = {"index": 0, "name": "NVIDIA L4", "total_mb": 23034, "free_mb": 22000, "utilization": 5, "compute_capability": "8.9"}
+GPU_80G = {
+    "index": 0,
+    "name": "NVIDIA H100 80GB HBM3",
+    "total_mb": 81559,
+    "free_mb": 80000,
+    "utilization": 0,
+    "compute_capability": "9.0",
+}
+GPU_24G = {
+    "index": 0,
+    "name": "NVIDIA L4",
+    "total_mb": 23034,
+    "free_mb": 22000,
+    "utilization": 5,
+    "compute_capability": "8.9",
+}
 
 
 def register(name: str, gpus: list[dict]) -> Worker:
     """A worker as a GPU machine registers itself (its inventory is what gpus.machine_inventory reports there)."""
     return services.worker_register(
-        name=name, hostname=name.split("@")[-1], queues=["default", f"worker.{name}"], own_queue=f"worker.{name}",
-        concurrency=1, pid=1, inventory={"cpu_count": 16, "ram_mb": 131072, "gpus": gpus},
+        name=name,
+        hostname=name.split("@")[-1],
+        queues=["default", f"worker.{name}"],
+        own_queue=f"worker.{name}",
+        concurrency=1,
+        pid=1,
+        inventory={"cpu_count": 16, "ram_mb": 131072, "gpus": gpus},
     )
 
 
@@ -49,7 +69,10 @@ def test_a_job_no_worker_can_hold_waits_with_a_reason_and_is_routed_when_one_com
     job = services.job_submit(owner=creator, kind="echo", params={}, gpus=2, min_gpu_memory_mb=1_000)
     shown = client_for(creator).get(f"/api/v1/jobs/{job.id}/").json()
     assert shown["status"] == "queued" and shown["queue"] == ""
-    assert shown["message"] == "Waiting: no online worker has 2 GPU(s) with at least 1000 MB each; the closest, single@gpu1, has 1 such GPU(s) of 1."
+    assert (
+        shown["message"]
+        == "Waiting: no online worker has 2 GPU(s) with at least 1000 MB each; the closest, single@gpu1, has 1 such GPU(s) of 1."
+    )
     # When a machine with two GPUs registers, the periodic sweep routes the job to it
     double = register("double@gpu3", [GPU_80G, dict(GPU_80G, index=1)])
     assert services.jobs_route_waiting() == 1

@@ -1,4 +1,5 @@
 """The files API on both backends: upload, dedup, download, delete, limits, sniffed type, ownership."""
+
 import hashlib
 
 import pytest
@@ -29,8 +30,9 @@ def test_upload_sniffs_the_type_and_downloads_the_same_bytes(backend, creator, c
     assert staged_files(backend) == []
 
 
-def test_equal_bytes_are_stored_once_and_deleted_with_the_last_file(backend, creator, other_creator, client_for,
-                                                                     django_capture_on_commit_callbacks):
+def test_equal_bytes_are_stored_once_and_deleted_with_the_last_file(
+    backend, creator, other_creator, client_for, django_capture_on_commit_callbacks
+):
     first = upload(client_for(creator), "a.bin", PNG).json()
     second = upload(client_for(other_creator), "b.bin", PNG).json()
     assert first["id"] != second["id"]
@@ -73,8 +75,11 @@ def test_over_the_maximum_upload_size_is_413_and_stores_nothing(backend, setting
 def test_another_users_file_is_404_and_unlisted(backend, creator, other_creator, client_for):
     file_id = upload(client_for(creator), "mine.bin", PNG).json()["id"]
     other = client_for(other_creator)
-    for response in (other.get(f"/api/v1/files/{file_id}/"), other.get(f"/api/v1/files/{file_id}/download/"),
-                     other.delete(f"/api/v1/files/{file_id}/")):
+    for response in (
+        other.get(f"/api/v1/files/{file_id}/"),
+        other.get(f"/api/v1/files/{file_id}/download/"),
+        other.delete(f"/api/v1/files/{file_id}/"),
+    ):
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
     assert other.get("/api/v1/files/").json()["count"] == 0

@@ -1,4 +1,5 @@
 """`aigc storage check` lists missing and corrupt objects and exits non-zero when there are any."""
+
 import io
 import subprocess
 import sys
@@ -29,9 +30,14 @@ def test_check_lists_missing_and_corrupt_objects_and_exits_non_zero(backend, set
     healthy = services.file_store(owner=creator, stream=io.BytesIO(PNG), filename="healthy.png")
     gone = services.file_store(owner=creator, stream=io.BytesIO(b"gone " * 100), filename="gone.txt")
     broken = services.file_store(owner=creator, stream=io.BytesIO(b"broken " * 100), filename="broken.txt")
-    env = {"AIGC_STORAGE_BACKEND": settings.STORAGE_BACKEND, "AIGC_STORAGE_DIR": str(settings.STORAGE_LOCAL_ROOT),
-           "S3_ENDPOINT": settings.S3_ENDPOINT, "S3_ACCESS_KEY": settings.S3_ACCESS_KEY,
-           "S3_SECRET_KEY": settings.S3_SECRET_KEY, "S3_BUCKET": settings.S3_BUCKET}
+    env = {
+        "AIGC_STORAGE_BACKEND": settings.STORAGE_BACKEND,
+        "AIGC_STORAGE_DIR": str(settings.STORAGE_LOCAL_ROOT),
+        "S3_ENDPOINT": settings.S3_ENDPOINT,
+        "S3_ACCESS_KEY": settings.S3_ACCESS_KEY,
+        "S3_SECRET_KEY": settings.S3_SECRET_KEY,
+        "S3_BUCKET": settings.S3_BUCKET,
+    }
     command = [sys.executable, "-m", "aigc_platform.cli", "storage", "check"]
 
     # Given intact objects, the check passes

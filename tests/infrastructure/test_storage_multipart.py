@@ -1,5 +1,6 @@
 """The upload's multipart reader: every part and byte comes through whatever sizes the body arrives in,
 a delimiter cut by a chunk's end included, and a malformed body is refused with a clear error."""
+
 import hashlib
 import io
 import os
@@ -25,7 +26,7 @@ class Trickle(io.RawIOBase):
         self._data, self._step, self._at = data, step, 0
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self._data[self._at:self._at + min(size, self._step)]
+        chunk = self._data[self._at : self._at + min(size, self._step)]
         self._at += len(chunk)
         return chunk
 
@@ -42,8 +43,10 @@ def form(*parts: tuple[str, str | None, bytes], preamble: bytes = b"", epilogue:
 
 
 def read_all(body: bytes, step: int) -> list[tuple[str, str | None, bytes]]:
-    return [(part.name, part.filename, b"".join(bytes(piece) for piece in data))
-            for part, data in MultipartReader(Trickle(body, step), BOUNDARY).parts()]
+    return [
+        (part.name, part.filename, b"".join(bytes(piece) for piece in data))
+        for part, data in MultipartReader(Trickle(body, step), BOUNDARY).parts()
+    ]
 
 
 @pytest.mark.parametrize("step", [1, 2, 3, 5, 17, 23, 24, 25, 64, 1000, 1 << 20])
@@ -65,23 +68,42 @@ def test_a_file_reaches_the_caller_as_views_of_what_was_read_not_copies():
     assert data and all(isinstance(piece, memoryview) and type(piece.obj) is bytes for piece in data)
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (form(("file", "a.bin", b"bytes"))[:-20], "ended before its closing boundary"),
-    (b"no boundary anywhere", "ended before its closing boundary"),
-    (b"--" + BOUNDARY + b"junk\r\n\r\nbytes\r\n--" + BOUNDARY + b"--", "followed by something other than a line end"),
-    (b"--" + BOUNDARY + b"\r\nContent-Disposition: form-data; name=\"f\"\r\n" + b"X-Long: " + b"a" * MAX_HEADER_BYTES,
-     "no end to a part's headers"),
-    (b"--" + BOUNDARY + b"\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n"
-     b"Content-Transfer-Encoding: base64\r\n\r\nYnl0ZXM=\r\n--" + BOUNDARY + b"--", "is not supported"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (form(("file", "a.bin", b"bytes"))[:-20], "ended before its closing boundary"),
+        (b"no boundary anywhere", "ended before its closing boundary"),
+        (
+            b"--" + BOUNDARY + b"junk\r\n\r\nbytes\r\n--" + BOUNDARY + b"--",
+            "followed by something other than a line end",
+        ),
+        (
+            b"--"
+            + BOUNDARY
+            + b'\r\nContent-Disposition: form-data; name="f"\r\n'
+            + b"X-Long: "
+            + b"a" * MAX_HEADER_BYTES,
+            "no end to a part's headers",
+        ),
+        (
+            b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\nYnl0ZXM=\r\n--" + BOUNDARY + b"--",
+            "is not supported",
+        ),
+    ],
+)
 def test_a_malformed_body_is_refused_with_what_is_wrong(body, message):
     with pytest.raises(MultiPartParserError, match=message):
         read_all(body, 4096)
 
 
 def test_a_file_name_is_read_from_rfc_2231_and_loses_any_path():
-    body = (b"--" + BOUNDARY + b"\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''..%2F..%2Fr%C3%A9sum%C3%A9.pdf"
-            b"\r\n\r\nbytes\r\n--" + BOUNDARY + b"--\r\n")
+    body = (
+        b"--"
+        + BOUNDARY
+        + b"\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''..%2F..%2Fr%C3%A9sum%C3%A9.pdf"
+        b"\r\n\r\nbytes\r\n--" + BOUNDARY + b"--\r\n"
+    )
     [(_, filename, _)] = read_all(body, 4096)
     assert filename == "../../résumé.pdf"
     assert safe_filename(filename) == "résumé.pdf"

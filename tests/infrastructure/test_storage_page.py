@@ -1,4 +1,5 @@
 """The storage page: a user's own files and quota used; admins also see totals per user."""
+
 import io
 
 import pytest
@@ -8,8 +9,9 @@ from infrastructure.storage import services
 pytestmark = pytest.mark.django_db
 
 
-def test_page_shows_own_files_and_usage_and_admins_see_totals(client, settings, tmp_path, creator, other_creator,
-                                                              admin_user, password):
+def test_page_shows_own_files_and_usage_and_admins_see_totals(
+    client, settings, tmp_path, creator, other_creator, admin_user, password
+):
     settings.STORAGE_LOCAL_ROOT = tmp_path / "objects"
     settings.STORAGE_USER_QUOTA_BYTES = 10_000
     services.file_store(owner=creator, stream=io.BytesIO(b"a" * 2500), filename="mine.txt")

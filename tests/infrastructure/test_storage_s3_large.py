@@ -1,5 +1,6 @@
 """A large upload to S3 goes up part by part while it arrives: stored whole, typed by its bytes,
 shared with an equal upload, and, when refused midway, nothing of it stays on the server."""
+
 import hashlib
 import io
 import os
@@ -27,8 +28,9 @@ def read_back(file: File) -> bytes:
         return stream.read()
 
 
-def test_a_large_upload_is_stored_whole_and_an_equal_one_shares_its_object(s3_storage, creator, other_creator,
-                                                                           django_capture_on_commit_callbacks):
+def test_a_large_upload_is_stored_whole_and_an_equal_one_shares_its_object(
+    s3_storage, creator, other_creator, django_capture_on_commit_callbacks
+):
     # Given a payload of several parts
     payload = large_payload()
     # When it is stored

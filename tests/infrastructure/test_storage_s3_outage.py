@@ -1,4 +1,5 @@
 """An S3 server that goes away in the middle of an upload: a clear 503 error, and no File row left behind."""
+
 import io
 import os
 import signal

@@ -1,4 +1,5 @@
 """An object read from S3 is a plain binary stream: read by lines or in chunks, it ends cleanly."""
+
 import io
 
 import pytest

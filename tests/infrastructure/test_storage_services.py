@@ -1,4 +1,5 @@
 """The storage contract other layers use: file_store(_path), file_open, file_local_path, system files."""
+
 import hashlib
 import io
 
@@ -25,8 +26,12 @@ def test_stored_path_reads_back_as_a_stream_and_as_a_verified_local_path(backend
 
 
 def test_a_caller_hint_names_only_what_the_bytes_cannot(backend, creator):
-    opaque = services.file_store(owner=creator, stream=io.BytesIO(bytes([0, 1, 2, 255]) * 10), filename="a.bin",
-                                 content_type="application/x-custom")
+    opaque = services.file_store(
+        owner=creator,
+        stream=io.BytesIO(bytes([0, 1, 2, 255]) * 10),
+        filename="a.bin",
+        content_type="application/x-custom",
+    )
     lying = services.file_store(owner=creator, stream=io.BytesIO(PNG), filename="b.html", content_type="text/html")
     assert (opaque.content_type, lying.content_type) == ("application/x-custom", "image/png")
 

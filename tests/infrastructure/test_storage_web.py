@@ -1,5 +1,6 @@
 """Through the real ASGI server (local backend): a multipart upload, streamed to the upload handler as it
 arrives, and the streamed download."""
+
 import hashlib
 import json
 import os
@@ -34,7 +35,9 @@ def test_the_next_request_on_the_connection_of_a_streamed_upload_has_its_own_bod
     # Given a keep-alive connection that carried a streamed upload
     session = requests.Session()
     session.headers["Authorization"] = f"Token {Token.objects.create(user=creator).key}"
-    response = session.post(f"{web}/api/v1/files/", files={"file": ("big.bin", os.urandom(4 * 1024 * 1024))}, timeout=30)
+    response = session.post(
+        f"{web}/api/v1/files/", files={"file": ("big.bin", os.urandom(4 * 1024 * 1024))}, timeout=30
+    )
     assert response.status_code == 201, response.text
     # When the same connection sends a JSON request, Then the server reads that request's body
     response = session.post(f"{web}/api/v1/api-keys/", json={"name": "after-upload"}, timeout=30)
@@ -48,11 +51,19 @@ def test_an_upload_reaches_the_upload_handler_while_it_is_still_arriving(web, cr
     token = Token.objects.create(user=creator).key
     payload = os.urandom(12 * 1024 * 1024)
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.bin\"\r\n"
-            f"Content-Type: application/octet-stream\r\n\r\n").encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.bin"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + payload
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     url = urlsplit(web)
-    head = (f"POST /api/v1/files/ HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Token {token}\r\nConnection: close\r\n"
-            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /api/v1/files/ HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Token {token}\r\nConnection: close\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
     staging = get_backend().staging_dir
     first = 6 * 1024 * 1024
 

@@ -1,4 +1,5 @@
 """Stages, promotion and rollback of generator versions."""
+
 import pytest
 from django.db import IntegrityError, transaction
 
@@ -14,7 +15,9 @@ def own_generator(builtin, operator):
     """An operator's generator with two validated versions of the built-in weights (v1, v2) and a draft (v3)."""
     generator = services.generator_create(owner=operator, slug="house-style", name="House style", kind="text")
     versions = [
-        services.generator_version_create(generator=generator, artifact=builtin.artifact, format="gguf", created_by=operator)
+        services.generator_version_create(
+            generator=generator, artifact=builtin.artifact, format="gguf", created_by=operator
+        )
         for _ in range(3)
     ]
     for version in versions[:2]:
@@ -23,7 +26,11 @@ def own_generator(builtin, operator):
 
 
 def test_validation_moves_a_draft_to_staging(own_generator):
-    assert [v.stage for v in selectors.generator_versions(generator=own_generator)] == [Stage.DRAFT, Stage.STAGING, Stage.STAGING]
+    assert [v.stage for v in selectors.generator_versions(generator=own_generator)] == [
+        Stage.DRAFT,
+        Stage.STAGING,
+        Stage.STAGING,
+    ]
 
 
 def test_promote_keeps_one_production_version_and_rollback_restores_the_previous(own_generator, operator):

@@ -1,4 +1,5 @@
 """The per-worker model cache: bounded by memory, least recently used evicted, each model loaded once."""
+
 import threading
 import time
 

@@ -1,9 +1,11 @@
-"""The fast Llama decoder against transformers' own forward pass over the same SmolLM2 checkpoint."""
+"""The fast slot decoder against transformers' own forward pass over the same SmolLM2 checkpoint."""
+
 import pytest
 import torch
 
 from models_layer.registry.services import builtin_gguf_path
-from models_layer.runtime.decoder import LlamaSlotDecoder, _Int4Linear
+from models_layer.runtime.decoder import SlotDecoder
+from models_layer.runtime.kernels import Int4Linear
 
 PROMPTS = ["The capital of France is", "Once upon a time, a small robot wanted to learn how to paint the sea at night"]
 
@@ -18,7 +20,7 @@ def reference():
     return tokenizer, model
 
 
-def _decoder_logits(decoder: LlamaSlotDecoder, prompts: list[list[int]], steps: list[list[int]]) -> list[torch.Tensor]:
+def _decoder_logits(decoder: SlotDecoder, prompts: list[list[int]], steps: list[list[int]]) -> list[torch.Tensor]:
     """Prefill each prompt in its own slot, then decode `steps` (a token per prompt per step) side by side."""
     rows = [[decoder.prefill(slot, ids)] for slot, ids in enumerate(prompts)]
     lengths = [len(ids) for ids in prompts]
@@ -35,16 +37,20 @@ def test_the_decoder_agrees_with_transformers_on_a_batch_of_unequal_prompts(refe
     # Given prompts of different lengths (or one alone) and four tokens to append to each
     tokenizer, model = reference
     prompts = [tokenizer(text)["input_ids"] for text in PROMPTS][:count]
-    steps = [tokens[:count] for tokens in [[tokenizer(" and")["input_ids"][0], tokenizer(" the")["input_ids"][0]]] * 2 + [[17, 300], [4000, 12]]]
+    steps = [
+        tokens[:count]
+        for tokens in [[tokenizer(" and")["input_ids"][0], tokenizer(" the")["input_ids"][0]]] * 2
+        + [[17, 300], [4000, 12]]
+    ]
     # When the decoder runs them side by side in its slots
-    decoder = LlamaSlotDecoder(model, slots=count, max_len=256, device=torch.device("cpu"), quantize=quantize)
+    decoder = SlotDecoder(model, slots=count, max_len=256, device=torch.device("cpu"), quantize=quantize)
     assert decoder.quantize == quantize
     got = _decoder_logits(decoder, prompts, steps)
     # Then every position's logits match transformers' forward over the whole sequence
     for slot, ids in enumerate(prompts):
         full = ids + [tokens[slot] for tokens in steps]
         with torch.inference_mode():
-            expected = model(torch.tensor([full])).logits[0, len(ids) - 1:]
+            expected = model(torch.tensor([full])).logits[0, len(ids) - 1 :]
         mine = got[slot]
         cosine = torch.nn.functional.cosine_similarity(mine, expected, dim=-1)
         # float32 is exact up to rounding; the quantized paths (bfloat16 activations) stay close, int4
@@ -65,7 +71,7 @@ def test_int4_weights_hold_a_q4_1_grid_exactly():
     weight = levels * scale - 1.0
     # When they are packed for the 4-bit kernel and multiplied
     x = torch.randn(3, 128, generator=generator)
-    got = _Int4Linear(weight)(x)
+    got = Int4Linear(weight)(x)
     # Then the product is the float one but for the activations' bfloat16 rounding
     expected = x @ weight.T
     assert torch.allclose(got, expected, rtol=0.02, atol=0.3), (got - expected).abs().max()

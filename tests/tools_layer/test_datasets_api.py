@@ -1,5 +1,6 @@
 """The datasets REST API end to end: an import through a real worker, search and paging, versions;
 the upload size limit; roles and ownership."""
+
 import json
 
 import pytest
@@ -14,19 +15,28 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
 def finished(client, job_id):
-    return wait_for(lambda: (job := client.get(f"/api/v1/jobs/{job_id}/").json())["status"] in TERMINAL and job,
-                    timeout=60, what="the import job")
+    return wait_for(
+        lambda: (job := client.get(f"/api/v1/jobs/{job_id}/").json())["status"] in TERMINAL and job,
+        timeout=60,
+        what="the import job",
+    )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_import_through_a_worker_then_search_page_and_freeze(operator, client_for, worker):
     client = client_for(operator)
     dataset = client.post("/api/v1/datasets/", {"name": "prose", "kind": "text"}, format="json").json()
-    lines = [{"body": f"sentence {n} about {'cats' if n % 3 == 0 else 'dogs'}", "tag": "c" if n % 3 == 0 else "d"} for n in range(30)]
+    lines = [
+        {"body": f"sentence {n} about {'cats' if n % 3 == 0 else 'dogs'}", "tag": "c" if n % 3 == 0 else "d"}
+        for n in range(30)
+    ]
     lines += [{"body": "sentence 0 about cats", "tag": "c"}, {"body": ""}]
     upload = SimpleUploadedFile("lines.jsonl", "\n".join(json.dumps(line) for line in lines).encode())
-    response = client.post(f"/api/v1/datasets/{dataset['id']}/import/",
-                           {"file": upload, "text_field": "body", "label_field": "tag"}, format="multipart")
+    response = client.post(
+        f"/api/v1/datasets/{dataset['id']}/import/",
+        {"file": upload, "text_field": "body", "label_field": "tag"},
+        format="multipart",
+    )
     assert response.status_code == 202, response.json()
     job = finished(client, response.json()["id"])
     assert job["status"] == "succeeded", job["error"]
@@ -37,9 +47,14 @@ def test_import_through_a_worker_then_search_page_and_freeze(operator, client_fo
     item = page["results"][0]
     assert client.get(item["content_url"]).content == item["preview"].encode()
     detail = client.get(f"/api/v1/datasets/{dataset['id']}/").json()
-    assert detail["item_count"] == 30 and {row["label"]: row["count"] for row in detail["label_counts"]} == {"c": 10, "d": 20}
+    assert detail["item_count"] == 30 and {row["label"]: row["count"] for row in detail["label_counts"]} == {
+        "c": 10,
+        "d": 20,
+    }
 
-    version = client.post(f"/api/v1/datasets/{dataset['id']}/versions/", {"seed": 3, "validation_fraction": 0.2}, format="json")
+    version = client.post(
+        f"/api/v1/datasets/{dataset['id']}/versions/", {"seed": 3, "validation_fraction": 0.2}, format="json"
+    )
     assert version.status_code == 201 and version.json()["train_count"] == 24
     assert client.get(f"/api/v1/datasets/{dataset['id']}/versions/").json()["count"] == 1
 
@@ -49,7 +64,10 @@ def test_a_failed_import_job_names_the_line(operator, client_for, worker):
     client = client_for(operator)
     dataset = client.post("/api/v1/datasets/", {"name": "bad", "kind": "text"}, format="json").json()
     upload = SimpleUploadedFile("bad.jsonl", b'{"text": "ok"}\n{"text": oops}\n')
-    job = finished(client, client.post(f"/api/v1/datasets/{dataset['id']}/import/", {"file": upload}, format="multipart").json()["id"])
+    job = finished(
+        client,
+        client.post(f"/api/v1/datasets/{dataset['id']}/import/", {"file": upload}, format="multipart").json()["id"],
+    )
     assert job["status"] == "failed" and "Line 2 is not valid JSON" in job["error"]
     assert client.get(f"/api/v1/datasets/{dataset['id']}/items/").json()["count"] == 0
 
@@ -72,7 +90,9 @@ def test_an_upload_of_an_unknown_format_is_400_and_nothing_is_stored(operator, c
     dataset = client.post("/api/v1/datasets/", {"name": "odd", "kind": "text"}, format="json").json()
     upload = SimpleUploadedFile("notes.docx", b"PK\x03\x04 not a dataset")
     response = client.post(f"/api/v1/datasets/{dataset['id']}/import/", {"file": upload}, format="multipart")
-    assert response.status_code == 400 and "Cannot tell the format of 'notes.docx'" in response.json()["error"]["message"]
+    assert (
+        response.status_code == 400 and "Cannot tell the format of 'notes.docx'" in response.json()["error"]["message"]
+    )
     assert not File.objects.filter(owner=operator).exists()
     assert staged_files(get_backend()) == []
 
@@ -82,6 +102,7 @@ def test_creators_cannot_manage_datasets_and_others_datasets_are_404(operator, c
     assert client_for(creator).get("/api/v1/datasets/").status_code == 403
     dataset = client_for(operator).post("/api/v1/datasets/", {"name": "mine", "kind": "image"}, format="json").json()
     assert client_for(make_user("operator")).get(f"/api/v1/datasets/{dataset['id']}/").status_code == 404
-    wrong = client_for(operator).post(f"/api/v1/datasets/{dataset['id']}/import/",
-                                      {"file": SimpleUploadedFile("a.jsonl", b"{}")}, format="multipart")
+    wrong = client_for(operator).post(
+        f"/api/v1/datasets/{dataset['id']}/import/", {"file": SimpleUploadedFile("a.jsonl", b"{}")}, format="multipart"
+    )
     assert wrong.status_code == 400 and "imports zip, not jsonl" in wrong.json()["error"]["message"]

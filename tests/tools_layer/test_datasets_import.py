@@ -1,5 +1,6 @@
 """Dataset imports through the service the import job calls: cleaning, and every kind of bad input
 failing clearly with nothing half-imported (no item rows, no objects left behind)."""
+
 import io
 import json
 import zipfile
@@ -57,12 +58,23 @@ def assert_nothing_imported(dataset, files_before: int):
 
 
 def test_jsonl_import_cleans_and_counts(text_dataset):
-    lines = [{"text": "alpha", "label": "a"}, {"text": "beta", "label": "b"}, {"text": "alpha", "label": "a"},
-             {"text": "   "}, {"text": "x" * 50}, "gamma"]
+    lines = [
+        {"text": "alpha", "label": "a"},
+        {"text": "beta", "label": "b"},
+        {"text": "alpha", "label": "a"},
+        {"text": "   "},
+        {"text": "x" * 50},
+        "gamma",
+    ]
     data = "\n".join(json.dumps(line) for line in lines).encode() + b"\n\n"
     result = run_import(text_dataset, "lines.jsonl", data, label_field="label", max_chars=20)
     assert {k: result[k] for k in ("read", "added", "duplicates", "empty", "too_long")} == {
-        "read": 6, "added": 3, "duplicates": 1, "empty": 1, "too_long": 1}
+        "read": 6,
+        "added": 3,
+        "duplicates": 1,
+        "empty": 1,
+        "too_long": 1,
+    }
     items = list(DatasetItem.objects.filter(dataset=text_dataset).order_by("id"))
     assert [(i.preview, i.label) for i in items] == [("alpha", "a"), ("beta", "b"), ("gamma", "")]
     assert dataset_item_content(item=items[1]) == {"text": "beta"}
@@ -89,10 +101,13 @@ def test_malformed_line_after_a_full_shard_removes_the_shard(text_dataset):
 
 
 def test_csv_with_chosen_fields_imports_and_without_them_fails(text_dataset):
-    data = b"body,category\nhello there,greeting\n\"a, quoted\nline\",other\n"
+    data = b'body,category\nhello there,greeting\n"a, quoted\nline",other\n'
     result = run_import(text_dataset, "rows.csv", data, text_field="body", label_field="category")
     assert result["added"] == 2
-    assert set(DatasetItem.objects.filter(dataset=text_dataset).values_list("label", flat=True)) == {"greeting", "other"}
+    assert set(DatasetItem.objects.filter(dataset=text_dataset).values_list("label", flat=True)) == {
+        "greeting",
+        "other",
+    }
 
     with pytest.raises(ImportInputError, match=r"no column 'text'; its columns are: body, category"):
         run_import(text_dataset, "rows.csv", data)
@@ -108,8 +123,16 @@ def test_preference_pairs_are_stored_with_the_chosen_one_first(operator):
 
 
 def test_zip_of_images_takes_labels_from_folders_and_skips_other_files(image_dataset):
-    data = zipped({"cats/1.png": png(10), "cats/2.png": png(20), "dogs/1.png": png(30), "dogs/dup.png": png(30),
-                   "README.txt": b"hi", "__MACOSX/cats/._1.png": b"junk"})
+    data = zipped(
+        {
+            "cats/1.png": png(10),
+            "cats/2.png": png(20),
+            "dogs/1.png": png(30),
+            "dogs/dup.png": png(30),
+            "README.txt": b"hi",
+            "__MACOSX/cats/._1.png": b"junk",
+        }
+    )
     result = run_import(image_dataset, "pets.zip", data)
     assert (result["added"], result["duplicates"], result["skipped_files"]) == (3, 1, 2)
     items = DatasetItem.objects.filter(dataset=image_dataset).order_by("id")
@@ -118,12 +141,15 @@ def test_zip_of_images_takes_labels_from_folders_and_skips_other_files(image_dat
     assert dataset_item_content(item=items[0])["image"] == png(10)
 
 
-@pytest.mark.parametrize("entries, error", [
-    ({"ok.png": png(), "../evil.png": png()}, "points outside the archive"),
-    ({"/etc/evil.png": png()}, "points outside the archive"),
-    ({"fake.png": b"GIF89a not really a png at all"}, "claims to be a PNG image but is not"),
-    ({"half.jpg": b"\xff\xd8\xff\xe0" + b"\0" * 40}, "claims to be a JPEG image but cannot be read"),
-])
+@pytest.mark.parametrize(
+    "entries, error",
+    [
+        ({"ok.png": png(), "../evil.png": png()}, "points outside the archive"),
+        ({"/etc/evil.png": png()}, "points outside the archive"),
+        ({"fake.png": b"GIF89a not really a png at all"}, "claims to be a PNG image but is not"),
+        ({"half.jpg": b"\xff\xd8\xff\xe0" + b"\0" * 40}, "claims to be a JPEG image but cannot be read"),
+    ],
+)
 def test_bad_zip_entries_fail_by_name_and_nothing_is_imported(image_dataset, entries, error):
     files_before = File.objects.filter(owner=image_dataset.owner).count()
     with pytest.raises(ImportInputError, match=error):
@@ -141,7 +167,9 @@ def test_zip_bomb_guards(image_dataset, settings):
     settings.DATASET_ZIP_MAX_ENTRIES = 100
     settings.DATASET_ZIP_MAX_TOTAL_BYTES = 1000
     with pytest.raises(ImportInputError, match="would unpack to .* the limit is 1000"):
-        run_import(image_dataset, "big.zip", zipped({f"{n}.png": png(n, size=32) for n in range(20)}, zipfile.ZIP_STORED))
+        run_import(
+            image_dataset, "big.zip", zipped({f"{n}.png": png(n, size=32) for n in range(20)}, zipfile.ZIP_STORED)
+        )
     assert DatasetItem.objects.filter(dataset=image_dataset).count() == 0
 
 

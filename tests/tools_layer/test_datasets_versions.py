@@ -1,4 +1,5 @@
 """Versions: frozen manifests with a seeded split, and the selector training reads them with."""
+
 import io
 import json
 
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.django_db
 def import_lines(dataset, texts, labels=None):
     lines = [json.dumps({"text": t, "label": (labels or {}).get(t, "")}) for t in texts]
     file = file_store(owner=dataset.owner, stream=io.BytesIO("\n".join(lines).encode()), filename="d.jsonl")
-    return services.dataset_import_file(dataset=dataset, file=file, options={"label_field": "label"}, owner=dataset.owner)
+    return services.dataset_import_file(
+        dataset=dataset, file=file, options={"label_field": "label"}, owner=dataset.owner
+    )
 
 
 def test_version_is_frozen_split_is_seeded_and_items_are_read_back(operator):
@@ -35,7 +38,9 @@ def test_version_is_frozen_split_is_seeded_and_items_are_read_back(operator):
 
     # Given more items later, version 1 still sees exactly its own data; a new version sees all.
     import_lines(dataset, ["a late addition"])
-    assert [e.text for e in dataset_version_items(version=v1)] == [e.text for e in sorted(train + validation, key=lambda e: e.item_id)]
+    assert [e.text for e in dataset_version_items(version=v1)] == [
+        e.text for e in sorted(train + validation, key=lambda e: e.item_id)
+    ]
     v2 = services.dataset_version_create(dataset=dataset, user=operator, seed=7, validation_fraction=0.2)
     assert (v2.number, v2.item_count) == (2, 101)
 

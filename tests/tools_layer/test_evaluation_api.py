@@ -1,5 +1,6 @@
 """The evaluations API's checks and access rules, and the comparison page. Nothing here runs a job:
 bad requests are refused before one is queued, and good ones are only queued."""
+
 import io
 import json
 import uuid
@@ -8,22 +9,19 @@ import pytest
 
 from infrastructure.compute.models import Job
 from infrastructure.storage.services import file_store
-from models_layer.registry.services import generators_bootstrap
 from tools_layer.datasets import services as datasets
 from tools_layer.evaluation.models import Evaluation
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def builtin(db):
-    return generators_bootstrap()
-
-
 def text_version(owner, name="prose", kind="text", validation_fraction=0.5):
     dataset = datasets.dataset_create(owner=owner, name=name, kind=kind)
-    records = [{"text": f"Sentence number {n} of the {name} set."} for n in range(4)] if kind == "text" else \
-        [{"prompt": f"Say {n}.", "chosen": f"{n}", "rejected": "no"} for n in range(4)]
+    records = (
+        [{"text": f"Sentence number {n} of the {name} set."} for n in range(4)]
+        if kind == "text"
+        else [{"prompt": f"Say {n}.", "chosen": f"{n}", "rejected": "no"} for n in range(4)]
+    )
     file = file_store(owner=owner, stream=io.BytesIO("\n".join(map(json.dumps, records)).encode()), filename="d.jsonl")
     datasets.dataset_import_file(dataset=dataset, file=file, options={}, owner=owner)
     return datasets.dataset_version_create(dataset=dataset, user=owner, validation_fraction=validation_fraction)
@@ -62,7 +60,9 @@ def test_another_users_dataset_version_and_unusable_ones_are_refused(builtin, op
         response = post(client, {"generator": builtin.generator.slug, "dataset_version": str(version.pk)})
         assert response.status_code == 400, response.json()
         assert "dataset_version" in response.json()["error"]["fields"]
-    response = post(client, {"generator": builtin.generator.slug, "dataset_version": str(text_version(operator).pk), "version": 9})
+    response = post(
+        client, {"generator": builtin.generator.slug, "dataset_version": str(text_version(operator).pk), "version": 9}
+    )
     assert response.status_code == 400 and "version" in response.json()["error"]["fields"]
     usable = str(text_version(operator, name="x").pk)
     for extra, field in (({"max_items": 0}, "max_items"), ({"colour": "red"}, "colour")):
@@ -78,17 +78,21 @@ def test_operators_start_evaluations_and_whoever_sees_the_generator_reads_them(b
 
     # When an operator starts one (production version by default).
     response = post(client_for(operator), {"generator": builtin.generator.slug, "dataset_version": str(version.pk)})
-    assert response.status_code == 201, response.json()
-    evaluation = response.json()
+    assert response.status_code == 202, response.json()
+    started = response.json()
+    assert started["object"]["type"] == "evaluation" and response["Location"] == f"/api/v1/jobs/{started['id']}/"
+    evaluation = client_for(operator).get(f"/api/v1/evaluations/{started['object']['id']}/").json()
     assert (evaluation["version"], evaluation["status"], evaluation["max_items"]) == (builtin.number, "queued", 64)
     job = Job.objects.get(pk=evaluation["job"])
-    assert job.kind == "evaluation" and job.params == {"evaluation": evaluation["id"]}
+    assert str(job.pk) == started["id"] and job.kind == "evaluation" and job.params == {"evaluation": evaluation["id"]}
 
     # Then the creator reads it, in the list and alone; an unknown filter is a 400, an unknown id a 404.
     creator_client = client_for(creator)
     listed = creator_client.get("/api/v1/evaluations/", {"generator": builtin.generator.slug}).json()
     assert [e["id"] for e in listed["results"]] == [evaluation["id"]]
-    assert creator_client.get(f"/api/v1/evaluations/{evaluation['id']}/").json()["dataset"] == "prose v1"
+    # The dataset is the operator's: the creator sees neither its name nor its samples (tests/security).
+    assert creator_client.get(f"/api/v1/evaluations/{evaluation['id']}/").json()["dataset"] is None
+    assert client_for(operator).get(f"/api/v1/evaluations/{evaluation['id']}/").json()["dataset"] == "prose v1"
     assert creator_client.get("/api/v1/evaluations/", {"generator": "nope"}).status_code == 400
     assert creator_client.get(f"/api/v1/evaluations/{uuid.uuid4()}/").status_code == 404
     assert creator_client.get(f"/api/v1/evaluations/{evaluation['id']}/grid/").status_code == 404
@@ -105,9 +109,16 @@ def test_a_private_generators_evaluations_are_hidden_from_other_users(operator, 
 
 
 def finished_evaluation(owner, version, dataset_version, perplexity):
-    evaluation = Evaluation.objects.create(owner=owner, version=version, dataset_version=dataset_version, max_items=4,
-                                           metrics={"perplexity": perplexity, "scored_items": 4})
-    job = Job.objects.create(owner=owner, kind="evaluation", status="succeeded", params={"evaluation": str(evaluation.pk)})
+    evaluation = Evaluation.objects.create(
+        owner=owner,
+        version=version,
+        dataset_version=dataset_version,
+        max_items=4,
+        metrics={"perplexity": perplexity, "scored_items": 4},
+    )
+    job = Job.objects.create(
+        owner=owner, kind="evaluation", status="succeeded", params={"evaluation": str(evaluation.pk)}
+    )
     Evaluation.objects.filter(pk=evaluation.pk).update(job=job, finished_at=job.created_at)
 
 
@@ -123,7 +134,9 @@ def test_the_page_shows_versions_side_by_side_and_the_form_to_operators(builtin,
     assert 'id="start"' in page and "prose v1" in page
     assert 'data-testid="samples"' in page and "One &lt;b&gt;" in page  # answers are shown as text
     # Compared on one dataset version only, the figure is that evaluation's.
-    page = client.get("/evaluations/", {"generator": builtin.generator.slug, "dataset_version": str(prose.pk)}).content.decode()
+    page = client.get(
+        "/evaluations/", {"generator": builtin.generator.slug, "dataset_version": str(prose.pk)}
+    ).content.decode()
     assert "12.346" in page and "99.000" not in page.split('data-testid="evaluations"')[0]
 
     client.force_login(creator)

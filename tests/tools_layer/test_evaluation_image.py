@@ -1,6 +1,7 @@
 """Evaluation of an image generator: a sample grid stored as a PNG and a diversity number. In this
 process against tiny architectures registered here (a varied one and a collapsed one), and as a Job
 on the inference worker against the `vae` architecture the training layer registers there."""
+
 import io
 import zipfile
 
@@ -39,8 +40,11 @@ def _sample(module: TinyDecoder, count: int, generator: torch.Generator, device)
     return torch.sigmoid(module.out(noise)).view(count, 1, SIDE, SIDE)
 
 
-register_torch_architecture(TorchArchitecture(name="evaluation-test-tiny", kind="image",
-                                              build=lambda config: TinyDecoder(config["latent"]), sample=_sample))
+register_torch_architecture(
+    TorchArchitecture(
+        name="evaluation-test-tiny", kind="image", build=lambda config: TinyDecoder(config["latent"]), sample=_sample
+    )
+)
 
 
 def image_version(owner, slug: str, *, collapsed: bool) -> GeneratorVersion:
@@ -50,7 +54,9 @@ def image_version(owner, slug: str, *, collapsed: bool) -> GeneratorVersion:
         # Zero weights: every sample is the same grey picture, whatever the noise.
         torch.nn.init.zeros_(module.out.weight)
     buffer = io.BytesIO()
-    torch.save({"architecture": "evaluation-test-tiny", "config": {"latent": 4}, "state_dict": module.state_dict()}, buffer)
+    torch.save(
+        {"architecture": "evaluation-test-tiny", "config": {"latent": 4}, "state_dict": module.state_dict()}, buffer
+    )
     buffer.seek(0)
     artifact = file_store(owner=owner, stream=buffer, filename=f"{slug}.pt")
     generator = generator_create(owner=owner, slug=slug, name=slug, kind="image", backend="torch")
@@ -76,13 +82,17 @@ def digits_version(owner):
 
 def test_image_evaluation_stores_a_grid_and_measures_diversity(operator):
     version = image_version(operator, "tiny-images", collapsed=False)
-    collapsed = image_version(operator, "tiny-collapsed", collapsed=True)
+    image_version(operator, "tiny-collapsed", collapsed=True)
     digits = digits_version(operator)
     reported = []
 
     # When a generator is evaluated on 20 samples, next to the digits' validation images.
-    evaluation = services.evaluation_submit(user=operator, generator="tiny-images", version=1, dataset_version=digits.pk, max_items=20)
-    result = services.evaluation_run(evaluation=evaluation, progress=lambda fraction, message: reported.append(fraction))
+    evaluation = services.evaluation_submit(
+        user=operator, generator="tiny-images", version=1, dataset_version=digits.pk, max_items=20
+    )
+    result = services.evaluation_run(
+        evaluation=evaluation, progress=lambda fraction, message: reported.append(fraction)
+    )
     evaluation.refresh_from_db()
 
     # Then the grid is a PNG of 8 x 3 tiles (20 samples), each scaled up to 64 pixels.
@@ -119,7 +129,9 @@ def test_pairwise_diversity_of_known_pictures():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
-def test_a_trained_architectures_version_is_evaluated_by_a_job_on_the_inference_worker(inference_worker, operator, client_for):
+def test_a_trained_architectures_version_is_evaluated_by_a_job_on_the_inference_worker(
+    inference_worker, operator, client_for
+):
     """Through the API and a real worker, with the `vae` architecture the training layer registers there."""
     from tools_layer.training.recipes.vae import build_vae
 
@@ -130,20 +142,39 @@ def test_a_trained_architectures_version_is_evaluated_by_a_job_on_the_inference_
     torch.save({"architecture": "vae", "config": config, "state_dict": build_vae(config).state_dict()}, buffer)
     buffer.seek(0)
     generator = generator_create(owner=operator, slug="tiny-vae", name="Tiny VAE", kind="image", backend="torch")
-    generator_version_create(generator=generator, artifact=file_store(owner=operator, stream=buffer, filename="vae.pt"),
-                             format="torch", created_by=operator)
+    generator_version_create(
+        generator=generator,
+        artifact=file_store(owner=operator, stream=buffer, filename="vae.pt"),
+        format="torch",
+        created_by=operator,
+    )
     client = client_for(operator)
 
     # When an evaluation of its version 1 is started.
-    response = client.post("/api/v1/evaluations/", {"generator": "tiny-vae", "version": 1, "max_items": 16}, format="json")
-    assert response.status_code == 201, response.json()
+    response = client.post(
+        "/api/v1/evaluations/", {"generator": "tiny-vae", "version": 1, "max_items": 16}, format="json"
+    )
+    assert response.status_code == 202, response.json()
 
     # Then the job finishes with a diversity number and a grid anyone who sees the generator can fetch.
-    done = wait_for(lambda: (e := client.get(f"/api/v1/evaluations/{response.json()['id']}/").json())["status"]
-                    in ("succeeded", "failed") and e, timeout=120, interval=0.5, what="the evaluation")
+    done = wait_for(
+        lambda: (
+            (e := client.get(f"/api/v1/evaluations/{response.json()['object']['id']}/").json())["status"]
+            in ("succeeded", "failed")
+            and e
+        ),
+        timeout=120,
+        interval=0.5,
+        what="the evaluation",
+    )
     assert done["status"] == "succeeded", done["error"]
     assert 0 < done["metrics"]["diversity"] < 1 and done["metrics"]["samples"] == 16
     grid = client.get(done["grid_url"])
     assert grid.status_code == 200 and grid["Content-Type"] == "image/png"
-    assert Image.open(io.BytesIO(grid.content)).size == ((8 * (SIDE + GRID_GAP) + GRID_GAP) * 8, (2 * (SIDE + GRID_GAP) + GRID_GAP) * 8)
-    assert GeneratorVersion.objects.get(generator=generator, number=1).metrics["diversity"] == done["metrics"]["diversity"]
+    assert Image.open(io.BytesIO(grid.content)).size == (
+        (8 * (SIDE + GRID_GAP) + GRID_GAP) * 8,
+        (2 * (SIDE + GRID_GAP) + GRID_GAP) * 8,
+    )
+    assert (
+        GeneratorVersion.objects.get(generator=generator, number=1).metrics["diversity"] == done["metrics"]["diversity"]
+    )

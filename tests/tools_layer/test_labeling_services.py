@@ -1,5 +1,6 @@
 """Labeling through its API: next-task locking and overlap, annotations, undo, review, agreement,
 outputs sent for rating, and export (run in-process through the service the export job calls)."""
+
 import io
 import json
 from concurrent.futures import ThreadPoolExecutor
@@ -31,8 +32,14 @@ def text_version(owner, texts):
 def project_for(operator, client_for):
     def make(texts=("one", "two", "three"), annotators=(), **fields):
         version = text_version(operator, list(texts))
-        body = {"name": "p", "task_type": "single_label", "labels": ["pos", "neg"], "dataset_version": str(version.pk),
-                "annotators": [user.username for user in annotators], **fields}
+        body = {
+            "name": "p",
+            "task_type": "single_label",
+            "labels": ["pos", "neg"],
+            "dataset_version": str(version.pk),
+            "annotators": [user.username for user in annotators],
+            **fields,
+        }
         response = client_for(operator).post("/api/v1/labeling/projects/", body, format="json")
         assert response.status_code == 201, response.json()
         return response.json()["id"]
@@ -92,8 +99,9 @@ def test_a_second_answer_replaces_the_first_and_an_unasked_task_takes_a_free_slo
     assert next_task(a, project) is None
 
 
-def test_next_task_and_its_answer_stay_within_their_query_budget(project_for, make_user, client_for,
-                                                                   django_assert_max_num_queries):
+def test_next_task_and_its_answer_stay_within_their_query_budget(
+    project_for, make_user, client_for, django_assert_max_num_queries
+):
     """They are most of a labeling team's requests (bench/datasets.py). next-task: the token, the project
     and the membership check, the reservation, the task's content. The answer: the token, the task and
     the membership check, its slot and the annotation, in a savepoint here (a transaction when served)."""
@@ -117,8 +125,9 @@ def test_outsiders_cannot_see_a_project(project_for, make_user, client_for):
 def test_concurrent_next_task_never_hands_one_task_to_two_people(operator, make_user):
     version = text_version(operator, [f"text {n}" for n in range(30)])
     users = [make_user("creator") for _ in range(12)]
-    project = services.project_create(owner=operator, name="p", task_type="rating", dataset_version=version,
-                                      annotators=[u.username for u in users])
+    project = services.project_create(
+        owner=operator, name="p", task_type="rating", dataset_version=version, annotators=[u.username for u in users]
+    )
 
     def take(user):
         try:
@@ -134,12 +143,15 @@ def test_concurrent_next_task_never_hands_one_task_to_two_people(operator, make_
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-def test_one_person_asking_twice_at_once_holds_one_place_and_answering_twice_at_once_keeps_one_answer(operator, make_user):
+def test_one_person_asking_twice_at_once_holds_one_place_and_answering_twice_at_once_keeps_one_answer(
+    operator, make_user
+):
     # Given a project where two people answer each task, and one annotator who clicks twice
     version = text_version(operator, [f"text {n}" for n in range(5)])
     user = make_user("creator")
-    project = services.project_create(owner=operator, name="p", task_type="rating", dataset_version=version,
-                                      annotators=[user.username], overlap=2)
+    project = services.project_create(
+        owner=operator, name="p", task_type="rating", dataset_version=version, annotators=[user.username], overlap=2
+    )
 
     def in_thread(action):
         try:
@@ -150,14 +162,22 @@ def test_one_person_asking_twice_at_once_holds_one_place_and_answering_twice_at_
     for _ in range(5):
         # When both requests for a task arrive at the same moment, they get the same task, in one place
         with ThreadPoolExecutor(2) as pool:
-            taken = list(pool.map(lambda _: in_thread(lambda: services.task_next(project=project, user=user).task_id), range(2)))
+            taken = list(
+                pool.map(lambda _: in_thread(lambda: services.task_next(project=project, user=user).task_id), range(2))
+            )
         assert taken[0] == taken[1]
         assert TaskSlot.objects.filter(task_id=taken[0], annotator=user).count() == 1
         # And two answers at the same moment leave one answer (the later one replaces the earlier)
         task = LabelingTask.objects.get(pk=taken[0])
         with ThreadPoolExecutor(2) as pool:
-            answers = list(pool.map(lambda rating: in_thread(lambda: services.annotation_submit(
-                task=task, user=user, value={"rating": rating})), (2, 4)))
+            answers = list(
+                pool.map(
+                    lambda rating: in_thread(
+                        lambda: services.annotation_submit(task=task, user=user, value={"rating": rating})  # noqa: B023
+                    ),
+                    (2, 4),
+                )
+            )
         assert answers[0].pk == answers[1].pk
         assert task.annotations.filter(annotator=user).count() == 1
 
@@ -184,7 +204,12 @@ def test_overlap_undo_review_agreement_and_export(project_for, make_user, client
     assert agreement["cohen_pairs"][0]["tasks"] == 2
 
     # Review: bob's rejected answer sends his slot back to the queue.
-    assert b.post(f"/api/v1/labeling/annotations/{rejected['id']}/review/", {"decision": "accept"}, format="json").status_code == 403
+    assert (
+        b.post(
+            f"/api/v1/labeling/annotations/{rejected['id']}/review/", {"decision": "accept"}, format="json"
+        ).status_code
+        == 403
+    )
     review = owner.post(f"/api/v1/labeling/annotations/{rejected['id']}/review/", {"decision": "reject"}, format="json")
     assert review.json()["status"] == "rejected"
     assert next_task(b, project)["id"] == second_a["id"]
@@ -195,22 +220,34 @@ def test_overlap_undo_review_agreement_and_export(project_for, make_user, client
     project_row = services.LabelingProject.objects.get(pk=project)
     result = services.project_export_run(project=project_row, owner=operator, options={"format": "dataset"})
     version = dataset_services.DatasetVersion.objects.get(pk=result["version"])
-    assert sorted((e.text, e.label) for e in dataset_version_items(version=version)) == [("bad", "neg"), ("good", "pos")]
+    assert sorted((e.text, e.label) for e in dataset_version_items(version=version)) == [
+        ("bad", "neg"),
+        ("good", "pos"),
+    ]
     result = services.project_export_run(project=project_row, owner=operator, options={"format": "jsonl"})
     with file_open(file=file_get(user=operator, pk=result["file"])) as stream:
         rows = [json.loads(line) for line in stream.read().splitlines()]
-    assert [(r["content"]["text"], r["label"], len(r["annotations"])) for r in rows] == [("good", "pos", 2), ("bad", "neg", 1)]
+    assert [(r["content"]["text"], r["label"], len(r["annotations"])) for r in rows] == [
+        ("good", "pos", 2),
+        ("bad", "neg", 1),
+    ]
 
 
 def test_generated_outputs_are_sent_for_rating(operator, client_for):
     owner = client_for(operator)
     project = owner.post("/api/v1/labeling/projects/", {"name": "ratings", "task_type": "rating"}, format="json").json()
     project_row = services.LabelingProject.objects.get(pk=project["id"])
-    tasks = services.outputs_send_for_rating(project=project_row, outputs=[{"text": "Buy our tea!", "prompt": "ad"}],
-                                             source={"app": "marketing"})
+    tasks = services.outputs_send_for_rating(
+        project=project_row, outputs=[{"text": "Buy our tea!", "prompt": "ad"}], source={"app": "marketing"}
+    )
     task = next_task(owner, project["id"])
     assert task["id"] == tasks[0].pk and task["content"] == {"kind": "text", "text": "Buy our tea!", "prompt": "ad"}
     bad = owner.post(f"/api/v1/labeling/tasks/{task['id']}/annotations/", {"value": {"rating": 9}}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_annotation"
-    assert owner.post(f"/api/v1/labeling/tasks/{task['id']}/annotations/", {"value": {"rating": 4}}, format="json").status_code == 201
+    assert (
+        owner.post(
+            f"/api/v1/labeling/tasks/{task['id']}/annotations/", {"value": {"rating": 4}}, format="json"
+        ).status_code
+        == 201
+    )
     assert LabelingTask.objects.get(pk=task["id"]).source == {"app": "marketing"}

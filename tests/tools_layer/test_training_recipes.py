@@ -1,15 +1,16 @@
 """Each recipe learns on small real data (loss goes down), repeats exactly with the same seed, and a
 run resumed from its checkpoint state continues exactly as if it had not stopped. Plain torch, in
 this process: the job around the loop is tested in test_training_jobs.py."""
+
 import io
 
 import pytest
 import torch
 
+from tests.tools_layer.training_data import digit_pngs, topic_texts
 from tools_layer.training import loop
 from tools_layer.training.recipes import recipe_trainer
 from tools_layer.training.serializers import HYPERPARAMETERS
-from tests.tools_layer.training_data import digit_pngs, topic_texts
 
 CPU = torch.device("cpu")
 
@@ -63,8 +64,17 @@ def digits() -> dict:
     return {"train": images[:500], "validation": images[500:]}
 
 
-LM_SMALL = dict(vocab_size=300, context=32, batch_size=8, n_embd=32, n_layer=1, n_head=2, learning_rate=1e-2,
-                warmup_steps=2, sample_tokens=8)
+LM_SMALL = dict(
+    vocab_size=300,
+    context=32,
+    batch_size=8,
+    n_embd=32,
+    n_layer=1,
+    n_head=2,
+    learning_rate=1e-2,
+    warmup_steps=2,
+    sample_tokens=8,
+)
 
 
 def run(recipe: str, data: dict, hp: dict, *, start: int = 0, state=None, device=CPU) -> Recorder:
@@ -115,7 +125,9 @@ def test_vae_learns_the_digits_and_samples_a_grid(digits):
 
 
 def test_dcgan_images_come_closer_to_real_digits(digits):
-    hp = hyperparameters("dcgan", steps=60, eval_every=10, sample_every=60, checkpoint_every=60, batch_size=32, width=16)
+    hp = hyperparameters(
+        "dcgan", steps=60, eval_every=10, sample_every=60, checkpoint_every=60, batch_size=32, width=16
+    )
     recorder = run("dcgan", digits, hp)
     # The GAN's curve is the distance (MMD) of its images to held-out real digits
     first, last = falls(recorder, "val_loss")
@@ -128,7 +140,9 @@ def test_image_checkpoint_state_resumes_exactly(digits):
     hp = hyperparameters("vae", steps=10, eval_every=2, sample_every=10, checkpoint_every=4, batch_size=32)
     whole = run("vae", digits, hp)
     resumed = run("vae", digits, hp, start=4, state=whole.states[4])
-    assert [round(resumed.points[s]["loss"], 4) for s in (6, 8, 10)] == [round(whole.points[s]["loss"], 4) for s in (6, 8, 10)]
+    assert [round(resumed.points[s]["loss"], 4) for s in (6, 8, 10)] == [
+        round(whole.points[s]["loss"], 4) for s in (6, 8, 10)
+    ]
 
 
 def test_lm_finetune_with_lora_lowers_the_loss_of_smollm2_and_exports_merged_weights(texts, settings, tmp_path):
@@ -141,12 +155,23 @@ def test_lm_finetune_with_lora_lowers_the_loss_of_smollm2_and_exports_merged_wei
     from models_layer.runtime.artifacts import hf_folder_from_gguf
 
     # The GGUF's conversion into a checkpoint folder is shared with the model layer's tests (by content hash).
-    settings.MODEL_FOLDERS_DIR = Path(os.environ.get("AIGC_TEST_MODEL_FOLDERS_DIR",
-                                                     Path.home() / ".cache" / "aigc-platform" / "model-folders"))
+    settings.MODEL_FOLDERS_DIR = Path(
+        os.environ.get("AIGC_TEST_MODEL_FOLDERS_DIR", Path.home() / ".cache" / "aigc-platform" / "model-folders")
+    )
     gguf = builtin_gguf_path()
     base = hf_folder_from_gguf(gguf, hashlib.sha256(gguf.read_bytes()).hexdigest())
-    hp = hyperparameters("lm-finetune", steps=4, eval_every=2, sample_every=4, checkpoint_every=4, batch_size=2, context=24,
-                         learning_rate=3e-3, warmup_steps=0, sample_tokens=4)
+    hp = hyperparameters(
+        "lm-finetune",
+        steps=4,
+        eval_every=2,
+        sample_every=4,
+        checkpoint_every=4,
+        batch_size=2,
+        context=24,
+        learning_rate=3e-3,
+        warmup_steps=0,
+        sample_tokens=4,
+    )
     torch.manual_seed(0)
     trainer = recipe_trainer("lm-finetune")(hyperparameters=hp, data=texts, device=CPU, base_folder=base)
     recorder = Recorder()
@@ -170,3 +195,79 @@ def test_recipes_train_on_a_gpu_and_report_its_memory(recipe, texts, digits):
     recorder = run(recipe, data, hp, device=torch.device("cuda"))
     assert recorder.points[20]["gpu_memory_mb"] > 0
     assert recorder.points[20]["val_loss"] < recorder.points[10]["val_loss"] * 1.5
+
+
+# Preferences that favour copy naming its product over the same copy without the name.
+PRODUCTS = ["the Aurora desk lamp", "Trailblazer boots", "the Nimbus umbrella", "Zest lemon soda", "Pixel earbuds"]
+PAIRS = [
+    {
+        "prompt": f"Write a tagline for {product}.",
+        "chosen": f"{product[0].upper() + product[1:]}: made for every day.",
+        "rejected": "Made for every day.",
+    }
+    for product in PRODUCTS
+]
+
+
+@pytest.fixture(scope="module")
+def smollm2_folder(tmp_path_factory):
+    import hashlib
+    import os
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from models_layer.registry.services import builtin_gguf_path
+    from models_layer.runtime.artifacts import hf_folder_from_gguf
+
+    # The GGUF's conversion into a checkpoint folder is shared with the model layer's tests (by content hash).
+    previous = settings.MODEL_FOLDERS_DIR
+    settings.MODEL_FOLDERS_DIR = Path(
+        os.environ.get("AIGC_TEST_MODEL_FOLDERS_DIR", Path.home() / ".cache" / "aigc-platform" / "model-folders")
+    )
+    gguf = builtin_gguf_path()
+    yield hf_folder_from_gguf(gguf, hashlib.sha256(gguf.read_bytes()).hexdigest())
+    settings.MODEL_FOLDERS_DIR = previous
+
+
+def test_lm_dpo_learns_the_preferences_resumes_exactly_and_exports_merged_weights(smollm2_folder, tmp_path):
+    import zipfile
+
+    hp = hyperparameters(
+        "lm-dpo",
+        steps=3,
+        eval_every=1,
+        sample_every=3,
+        checkpoint_every=2,
+        batch_size=1,
+        context=48,
+        learning_rate=2e-3,
+        warmup_steps=0,
+        sample_tokens=2,
+        beta=0.5,
+    )
+    data = {"train": PAIRS[:4], "validation": PAIRS[4:]}  # one held-out pair
+
+    def trainer(state=None):
+        torch.manual_seed(0)
+        return recipe_trainer("lm-dpo")(
+            hyperparameters=hp, data=data, device=CPU, base_folder=smollm2_folder, state=state
+        )
+
+    whole_trainer, whole = trainer(), Recorder()
+    loop.train(whole_trainer, start_step=0, reporter=whole)
+    # Given pairs whose chosen copy names the product, the held-out pair's reward margin grows from zero
+    assert whole.points[3]["val_reward_margin"] > whole.points[1]["val_reward_margin"] > 0
+    assert whole.points[3]["val_loss"] < whole.points[1]["val_loss"] < 0.6932  # ln 2: where DPO starts
+    assert {"reward_margin", "reward_accuracy", "pairs_per_second"} <= set(whole.points[3])
+    assert isinstance(whole.samples[3]["text"], str)
+    # A LoRA checkpoint holds the adapters only; a fresh trainer resumed from step 2 continues exactly
+    assert all("lora_" in name for name in whole.states[2]["model"])
+    resumed = Recorder()
+    loop.train(trainer(state=whole.states[2]), start_step=2, reporter=resumed)
+    assert resumed.points[3]["loss"] == pytest.approx(whole.points[3]["loss"], rel=1e-4)
+    assert resumed.points[3]["val_loss"] == pytest.approx(whole.points[3]["val_loss"], rel=1e-4)
+    export = loop.export(whole_trainer, tmp_path / "export")
+    names = zipfile.ZipFile(export.path).namelist()
+    assert export.format == "hf" and export.parameters == {"chat": True}
+    assert "model.safetensors" in names and not any("adapter" in name for name in names)

@@ -1,5 +1,6 @@
 """Real data for the training tests, frozen as dataset versions: prose from Python's own
 `pydoc_data.topics`, and scikit-learn's bundled 8x8 digits as PNG images."""
+
 import io
 
 import numpy as np
@@ -35,7 +36,9 @@ def text_version(owner, *, count: int = 24, name: str = "pydoc topics"):
 
 def image_version(owner, *, count: int = 300, name: str = "digits"):
     dataset = datasets.dataset_create(owner=owner, name=name, kind="image")
-    raws = [RawItem(where=f"digit {index}", image=png, image_format="PNG", filename=f"digit-{index}.png", width=8, height=8)
-            for index, png in enumerate(digit_pngs(count))]
+    raws = [
+        RawItem(where=f"digit {index}", image=png, image_format="PNG", filename=f"digit-{index}.png", width=8, height=8)
+        for index, png in enumerate(digit_pngs(count))
+    ]
     datasets.dataset_items_append(dataset=dataset, owner=owner, texts=raws)
     return datasets.dataset_version_create(dataset=dataset, user=owner, seed=1, validation_fraction=0.2)

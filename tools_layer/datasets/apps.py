@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 from aigc_platform.core.navigation import OPERATORS
 
@@ -7,7 +8,7 @@ class DatasetsConfig(AppConfig):
     name = "tools_layer.datasets"
     label = "datasets"
     verbose_name = "Datasets"
-    nav_items = [("Datasets", "datasets", OPERATORS)]
+    nav_items = [(_("Datasets"), "datasets", OPERATORS)]
 
     def ready(self) -> None:
         # Registers the import job kind, so the web process can submit it.

@@ -13,6 +13,7 @@ content addressing.
 Nothing is half-imported: item rows are created only by `commit`, in one transaction, after the
 whole input was read and checked; the objects written before a failure are deleted by `abort`.
 """
+
 import hashlib
 import io
 import json
@@ -47,8 +48,12 @@ class CleaningCounts:
 
 def pair_bytes(pair: dict[str, str]) -> bytes:
     """The canonical bytes of a preference pair, so equal pairs hash equally."""
-    return json.dumps({"prompt": pair["prompt"], "a": pair["a"], "b": pair["b"]}, ensure_ascii=False,
-                      sort_keys=True, separators=(",", ":")).encode()
+    return json.dumps(
+        {"prompt": pair["prompt"], "a": pair["a"], "b": pair["b"]},
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
 
 
 @dataclass
@@ -61,6 +66,7 @@ class _Pending:
     length: int
     content_type: str
     meta: dict
+    flags: dict  # derived, augmented, pii_scanned
 
 
 class ItemWriter:
@@ -75,9 +81,13 @@ class ItemWriter:
         self.written: list[File] = []
         self.pending: list[_Pending] = []
         self.shard = bytearray()
+        self._meta: dict = {}
+        self._flags: dict = {}
 
-    def add(self, raw: RawItem) -> None:
+    def add(self, raw: RawItem, *, meta: dict | None = None, **flags: bool) -> None:
+        """One raw item; `flags` (derived, augmented, pii_scanned) and `meta` go on its row."""
         self.counts.read += 1
+        self._meta, self._flags = meta or {}, flags
         if raw.image is not None:
             self._add_image(raw)
         elif raw.pair is not None:
@@ -104,8 +114,19 @@ class ItemWriter:
         if self._is_duplicate(item.sha256):
             return
         self.blobs.append(item.blob)
-        self.pending.append(_Pending(item.sha256, label, item.preview, len(self.blobs) - 1, item.offset, item.length,
-                                     item.content_type, dict(item.meta)))
+        self.pending.append(
+            _Pending(
+                item.sha256,
+                label,
+                item.preview,
+                len(self.blobs) - 1,
+                item.offset,
+                item.length,
+                item.content_type,
+                dict(item.meta),
+                {"pii_scanned": item.pii_scanned},
+            )
+        )
 
     def skip_file(self) -> None:
         self.counts.skipped_files += 1
@@ -121,7 +142,19 @@ class ItemWriter:
         sha256 = hashlib.sha256(data).hexdigest()
         if self._is_duplicate(sha256):
             return
-        self.pending.append(_Pending(sha256, label, preview, len(self.blobs), len(self.shard), len(data), content_type, {}))
+        self.pending.append(
+            _Pending(
+                sha256,
+                label,
+                preview,
+                len(self.blobs),
+                len(self.shard),
+                len(data),
+                content_type,
+                dict(self._meta),
+                self._flags,
+            )
+        )
         self.shard += data
         if len(self.shard) >= SHARD_TARGET_BYTES:
             self._flush_shard()
@@ -147,8 +180,12 @@ class ItemWriter:
         self._flush_shard()
         content_type = "image/png" if raw.image_format == "PNG" else "image/jpeg"
         self._store(io.BytesIO(raw.image), raw.filename, content_type)
-        meta = {"filename": raw.filename, "width": raw.width, "height": raw.height}
-        self.pending.append(_Pending(sha256, raw.label, raw.filename, len(self.blobs) - 1, 0, len(raw.image), content_type, meta))
+        meta = {"filename": raw.filename, "width": raw.width, "height": raw.height, **self._meta}
+        self.pending.append(
+            _Pending(
+                sha256, raw.label, raw.filename, len(self.blobs) - 1, 0, len(raw.image), content_type, meta, self._flags
+            )
+        )
 
     def commit(self) -> dict:
         """Create every row at once. Items another import committed meanwhile count as duplicates."""
@@ -158,12 +195,24 @@ class ItemWriter:
             wanted = [pending.sha256 for pending in self.pending]
             taken: set[str] = set()
             for start in range(0, len(wanted), LOOKUP_BATCH):
-                taken.update(DatasetItem.objects.filter(dataset=self.dataset, sha256__in=wanted[start : start + LOOKUP_BATCH])
-                             .values_list("sha256", flat=True))
+                taken.update(
+                    DatasetItem.objects.filter(
+                        dataset=self.dataset, sha256__in=wanted[start : start + LOOKUP_BATCH]
+                    ).values_list("sha256", flat=True)
+                )
             rows = [
                 DatasetItem(
-                    dataset=self.dataset, sha256=p.sha256, label=p.label, preview=p.preview, blob=self.blobs[p.blob],
-                    offset=p.offset, length=p.length, content_type=p.content_type, meta=p.meta, import_job_id=self.job_id,
+                    dataset=self.dataset,
+                    sha256=p.sha256,
+                    label=p.label,
+                    preview=p.preview,
+                    blob=self.blobs[p.blob],
+                    offset=p.offset,
+                    length=p.length,
+                    content_type=p.content_type,
+                    meta=p.meta,
+                    import_job_id=self.job_id,
+                    **p.flags,
                 )
                 for p in self.pending
                 if p.sha256 not in taken

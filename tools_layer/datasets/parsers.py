@@ -4,6 +4,7 @@ makes bad input a clear error naming where it is: the line, the column, the ZIP 
 A reader yields `(RawItem, fraction_read)` and raises `ImportInputError` at the first bad spot; the
 caller stores nothing until the whole file has been read (see `ingest.py`).
 """
+
 import csv
 import io
 import json
@@ -129,7 +130,9 @@ class _CountingReader(io.RawIOBase):
         return len(data)
 
 
-def read_csv(stream: BinaryIO, *, size: int, kind: str, fields: TextFields, max_chars: int) -> Iterator[tuple[RawItem, float]]:
+def read_csv(
+    stream: BinaryIO, *, size: int, kind: str, fields: TextFields, max_chars: int
+) -> Iterator[tuple[RawItem, float]]:
     """A header row naming the columns, then one item per row."""
     counter = _CountingReader(stream)
     text = io.TextIOWrapper(io.BufferedReader(counter, READ_BUFFER_BYTES), encoding="utf-8-sig", newline="")
@@ -177,11 +180,13 @@ def _check_archive(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     entries = [info for info in archive.infolist() if not info.is_dir()]
     for info in archive.infolist():
         if _unsafe_name(info.filename):
-            raise ImportInputError(f"ZIP entry {info.filename!r} points outside the archive; nothing was imported.",
-                                   code="unsafe_archive")
+            raise ImportInputError(
+                f"ZIP entry {info.filename!r} points outside the archive; nothing was imported.", code="unsafe_archive"
+            )
     if len(entries) > settings.DATASET_ZIP_MAX_ENTRIES:
         raise ImportInputError(
-            f"The ZIP has {len(entries)} entries; the limit is {settings.DATASET_ZIP_MAX_ENTRIES}.", code="archive_too_large"
+            f"The ZIP has {len(entries)} entries; the limit is {settings.DATASET_ZIP_MAX_ENTRIES}.",
+            code="archive_too_large",
         )
     total = sum(info.file_size for info in entries)
     if total > settings.DATASET_ZIP_MAX_TOTAL_BYTES:
@@ -194,18 +199,25 @@ def _check_archive(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
         if info.file_size >= RATIO_CHECK_MIN_BYTES and info.file_size > ratio_limit * max(info.compress_size, 1):
             raise ImportInputError(
                 f"ZIP entry {info.filename!r} unpacks {info.file_size / max(info.compress_size, 1):.0f} times larger "
-                f"than it is packed (the limit is {ratio_limit:.0f}): it looks like a ZIP bomb.", code="archive_too_large",
+                f"than it is packed (the limit is {ratio_limit:.0f}): it looks like a ZIP bomb.",
+                code="archive_too_large",
             )
     packed = sum(info.compress_size for info in entries)
     if total >= RATIO_CHECK_MIN_BYTES and total > ratio_limit * max(packed, 1):
-        raise ImportInputError(f"The ZIP unpacks {total / max(packed, 1):.0f} times larger than it is packed: "
-                               "it looks like a ZIP bomb.", code="archive_too_large")
+        raise ImportInputError(
+            f"The ZIP unpacks {total / max(packed, 1):.0f} times larger than it is packed: it looks like a ZIP bomb.",
+            code="archive_too_large",
+        )
     return entries
 
 
 def _skipped(name: str) -> bool:
     parts = PurePosixPath(name).parts
-    return parts[0] == "__MACOSX" or any(part.startswith(".") for part in parts) or Path(name).suffix.lower() not in IMAGE_SUFFIXES
+    return (
+        parts[0] == "__MACOSX"
+        or any(part.startswith(".") for part in parts)
+        or Path(name).suffix.lower() not in IMAGE_SUFFIXES
+    )
 
 
 def check_image(data: bytes, *, claimed: str, where: str) -> tuple[int, int]:
@@ -216,16 +228,21 @@ def check_image(data: bytes, *, claimed: str, where: str) -> tuple[int, int]:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
             if image.format != claimed:
-                raise ImportInputError(f"{where} claims to be a {claimed} image but is {image.format}.", code="not_an_image")
+                raise ImportInputError(
+                    f"{where} claims to be a {claimed} image but is {image.format}.", code="not_an_image"
+                )
             if width * height > settings.DATASET_IMAGE_MAX_PIXELS:
-                raise ImportInputError(f"{where} has {width}x{height} pixels; the limit is "
-                                       f"{settings.DATASET_IMAGE_MAX_PIXELS}.", code="image_too_large")
+                raise ImportInputError(
+                    f"{where} has {width}x{height} pixels; the limit is {settings.DATASET_IMAGE_MAX_PIXELS}.",
+                    code="image_too_large",
+                )
             image.verify()
     except ImportInputError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise ImportInputError(f"{where} claims to be a {claimed} image but cannot be read as one ({error}).",
-                               code="not_an_image") from None
+        raise ImportInputError(
+            f"{where} claims to be a {claimed} image but cannot be read as one ({error}).", code="not_an_image"
+        ) from None
     return width, height
 
 
@@ -245,8 +262,10 @@ def read_zip(path: Path, *, labels_from_folders: bool) -> Iterator[tuple[RawItem
                 continue
             where = f"ZIP entry {info.filename!r}"
             if info.file_size > settings.DATASET_IMAGE_MAX_BYTES:
-                raise ImportInputError(f"{where} is {info.file_size} bytes; an image may have at most "
-                                       f"{settings.DATASET_IMAGE_MAX_BYTES}.", code="image_too_large")
+                raise ImportInputError(
+                    f"{where} is {info.file_size} bytes; an image may have at most {settings.DATASET_IMAGE_MAX_BYTES}.",
+                    code="image_too_large",
+                )
             try:
                 with archive.open(info) as member:
                     # Never more than the directory declared (checked above), whatever the entry claims.
@@ -259,5 +278,15 @@ def read_zip(path: Path, *, labels_from_folders: bool) -> Iterator[tuple[RawItem
             width, height = check_image(data, claimed=claimed, where=where)
             parent = PurePosixPath(info.filename).parent.name
             label = _label(parent, where) if labels_from_folders and parent else ""
-            yield RawItem(where=where, label=label, image=data, image_format=claimed,
-                          filename=PurePosixPath(info.filename).name, width=width, height=height), fraction
+            yield (
+                RawItem(
+                    where=where,
+                    label=label,
+                    image=data,
+                    image_format=claimed,
+                    filename=PurePosixPath(info.filename).name,
+                    width=width,
+                    height=height,
+                ),
+                fraction,
+            )

@@ -1,4 +1,6 @@
-"""Dataset pages: the list (with a create form) and one dataset (items, labels, versions, import)."""
+"""Dataset pages: the list (with a create form), one dataset (items, labels, versions, import), and its
+Prepare tab (preparation steps, previews, reports, comparing versions)."""
+
 from django.http import Http404
 from django.shortcuts import render
 
@@ -20,9 +22,23 @@ def dataset_page(request, pk):
         dataset = selectors.dataset_get(user=request.user, pk=pk)
     except NotFound:
         raise Http404("No such dataset.") from None
-    return render(request, "datasets/dataset.html", {
-        "dataset": dataset,
-        "label_counts": selectors.dataset_label_counts(dataset=dataset),
-        "versions": selectors.dataset_versions(dataset=dataset),
-        "item_count": selectors.dataset_items(dataset=dataset).count(),
-    })
+    return render(
+        request,
+        "datasets/dataset.html",
+        {
+            "dataset": dataset,
+            "label_counts": selectors.dataset_label_counts(dataset=dataset),
+            "versions": selectors.dataset_versions(dataset=dataset),
+            "item_count": selectors.dataset_items(dataset=dataset).count(),
+        },
+    )
+
+
+@operator_required
+def dataset_prepare_page(request, pk):
+    try:
+        dataset = selectors.dataset_get(user=request.user, pk=pk)
+    except NotFound:
+        raise Http404("No such dataset.") from None
+    versions = selectors.dataset_versions(dataset=dataset).select_related("parent")
+    return render(request, "datasets/prepare.html", {"dataset": dataset, "versions": versions})

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 from aigc_platform.core.navigation import OPERATORS
 
@@ -7,7 +8,7 @@ class EvaluationConfig(AppConfig):
     name = "tools_layer.evaluation"
     label = "evaluation"
     verbose_name = "Evaluation"
-    nav_items = [("Evaluations", "evaluations", OPERATORS)]
+    nav_items = [(_("Evaluations"), "evaluations", OPERATORS)]
 
     def ready(self) -> None:
         # Registers the evaluation job kind, so the web process can submit it.

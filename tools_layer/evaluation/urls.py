@@ -1,4 +1,5 @@
 """Evaluation routes: `api_urlpatterns` under /api/v1/, `urlpatterns` for pages."""
+
 from django.urls import path
 
 from tools_layer.evaluation import api, views

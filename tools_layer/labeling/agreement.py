@@ -1,5 +1,6 @@
 """Inter-annotator agreement over categorical answers: percent agreement, Cohen's kappa (two
 annotators) and Fleiss' kappa (any fixed number of annotators per task). Pure functions."""
+
 from collections import Counter
 from collections.abc import Sequence
 from itertools import combinations

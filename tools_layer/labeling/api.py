@@ -1,6 +1,8 @@
 """Labeling API: projects, members, next-task, annotations, review, agreement, outputs sent for
 rating, proposals, and export / pre-annotation Jobs."""
+
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -8,10 +10,10 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aigc_platform.accounts.permissions import IsOperator
+from aigc_platform.accounts.permissions import IsOperatorToWrite
+from aigc_platform.accounts.selectors import request_api_key_prefix
 from aigc_platform.core.errors import ApplicationError, PermissionDenied
-from infrastructure.compute.serializers import JobSerializer
-from infrastructure.compute.services import job_submit
+from infrastructure.compute.serializers import JobStartedSerializer, job_started_response
 from tools_layer.datasets import selectors as dataset_selectors
 from tools_layer.labeling import selectors, services
 from tools_layer.labeling.models import Annotation, SlotStatus, TaskSlot
@@ -35,12 +37,19 @@ def task_body(slot_or_task, *, user) -> dict:
     # A slot locked for the caller is a task they have not answered: submitting marks the slot
     # submitted, and undo deletes the answer before locking the slot again. Only a task shown
     # without such a slot needs looking up.
-    reserved = (isinstance(slot_or_task, TaskSlot) and slot_or_task.status == SlotStatus.LOCKED
-                and slot_or_task.annotator_id == user.pk)
+    reserved = (
+        isinstance(slot_or_task, TaskSlot)
+        and slot_or_task.status == SlotStatus.LOCKED
+        and slot_or_task.annotator_id == user.pk
+    )
     mine = None if reserved else Annotation.objects.filter(task=task, annotator=user).exclude(status="rejected").first()
     return {
-        "id": task.pk, "project": str(task.project_id), "item": task.item_id, "content": selectors.task_content(task=task),
-        "proposal": task.proposal, "source": task.source,
+        "id": task.pk,
+        "project": str(task.project_id),
+        "item": task.item_id,
+        "content": selectors.task_content(task=task),
+        "proposal": task.proposal,
+        "source": task.source,
         "locked_until": getattr(slot_or_task, "locked_until", None),
         "my_annotation": AnnotationSerializer(mine).data if mine else None,
     }
@@ -48,6 +57,7 @@ def task_body(slot_or_task, *, user) -> dict:
 
 class ProjectListApi(ListAPIView):
     serializer_class = ProjectSerializer
+    permission_classes = [IsOperatorToWrite]
 
     def get_queryset(self):
         return selectors.projects_visible_to(user=self.request.user)
@@ -55,13 +65,13 @@ class ProjectListApi(ListAPIView):
     @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
     def post(self, request):
         """Create a project (operators): one task per item of `dataset_version`, or none for outputs sent later."""
-        if not IsOperator().has_permission(request, self):
-            raise PermissionDenied(IsOperator.message)
         serializer = ProjectCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         if data["dataset_version"] is not None:
-            data["dataset_version"] = dataset_selectors.dataset_version_get(user=request.user, pk=data["dataset_version"])
+            data["dataset_version"] = dataset_selectors.dataset_version_get(
+                user=request.user, pk=data["dataset_version"]
+            )
         project = services.project_create(owner=request.user, **data)
         return Response(ProjectSerializer(project).data, status=status.HTTP_201_CREATED)
 
@@ -70,9 +80,13 @@ class ProjectDetailApi(APIView):
     @extend_schema(responses=ProjectSerializer)
     def get(self, request, pk):
         project = selectors.project_get(user=request.user, pk=pk)
-        return Response({**ProjectSerializer(project).data,
-                         "progress": selectors.project_progress(project=project, user=request.user),
-                         "can_manage": selectors.can_manage(project=project, user=request.user)})
+        return Response(
+            {
+                **ProjectSerializer(project).data,
+                "progress": selectors.project_progress(project=project, user=request.user),
+                "can_manage": selectors.can_manage(project=project, user=request.user),
+            }
+        )
 
 
 class ProjectMembersApi(APIView):
@@ -95,8 +109,13 @@ class ProjectMemberApi(APIView):
 
 
 class NextTaskApi(APIView):
-    @extend_schema(request=None, responses={200: OpenApiResponse(description="The task, reserved for the caller."),
-                                            204: OpenApiResponse(description="Nothing left for the caller.")})
+    @extend_schema(
+        request=None,
+        responses={
+            200: OpenApiResponse(description="The task, reserved for the caller."),
+            204: OpenApiResponse(description="Nothing left for the caller."),
+        },
+    )
     def post(self, request, pk):
         """Reserve and return the caller's next task; never the same task to two people at once
         (unless the project's overlap asks for more annotators per task). 204 when none is left."""
@@ -127,7 +146,7 @@ class ProjectAnnotationsApi(ListAPIView):
     def get_queryset(self):
         project = selectors.project_get(user=self.request.user, pk=self.kwargs["pk"])
         if not selectors.can_review(project=project, user=self.request.user):
-            raise PermissionDenied("Only the project's owner and reviewers see everyone's annotations.")
+            raise PermissionDenied(gettext("Only the project's owner and reviewers see everyone's annotations."))
         return selectors.review_queue(project=project, status=self.request.query_params.get("status") or None)
 
     @extend_schema(parameters=[OpenApiParameter("status", str, enum=["submitted", "accepted", "rejected"])])
@@ -153,25 +172,36 @@ class ProjectProposalsApi(APIView):
         project = selectors.project_get_managed(user=request.user, pk=pk)
         serializer = ProposalsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        count = services.task_proposals_set(project=project, proposals={p["task"]: p["value"] for p in serializer.validated_data["proposals"]})
+        count = services.task_proposals_set(
+            project=project, proposals={p["task"]: p["value"] for p in serializer.validated_data["proposals"]}
+        )
         return Response({"proposed": count})
 
 
 class ProjectPreannotateApi(APIView):
-    @extend_schema(request=PreannotateSerializer, responses={202: JobSerializer})
+    @extend_schema(request=PreannotateSerializer, responses={202: JobStartedSerializer})
     def post(self, request, pk):
-        """A Job in which a generator proposes answers for unanswered text tasks."""
+        """A Job (on the inference queue) in which a text generator proposes answers for the tasks that have
+        neither a proposal nor an answer; annotators see each proposal highlighted and accept or correct it.
+        Label, multi-label, rating, correction and pairwise projects over text."""
         project = selectors.project_get_managed(user=request.user, pk=pk)
         serializer = PreannotateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        job = job_submit(owner=request.user, kind=services.PREANNOTATE_JOB_KIND,
-                         params={"project": str(project.pk), **serializer.validated_data})
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        job = services.project_preannotate_submit(
+            project=project,
+            user=request.user,
+            **serializer.validated_data,
+            api_key_prefix=request_api_key_prefix(request),
+        )
+        return job_started_response(job, ("project", project.pk))
 
 
 class ProjectExportApi(APIView):
-    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["jsonl", "csv", "dataset"])],
-                   request=ExportSerializer, responses={202: JobSerializer})
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["jsonl", "csv", "dataset"])],
+        request=ExportSerializer,
+        responses={202: JobStartedSerializer},
+    )
     def post(self, request, pk):
         """Export the consensus labels as a Job: a JSONL or CSV file in storage, or a new version of a dataset."""
         project = selectors.project_get_managed(user=request.user, pk=pk)
@@ -179,10 +209,15 @@ class ProjectExportApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         fmt = data.get("format") or request.query_params.get("format") or "jsonl"
-        target = dataset_selectors.dataset_get(user=request.user, pk=data["target_dataset"]) if data["target_dataset"] else None
-        job = services.project_export_submit(project=project, user=request.user, format=fmt,
-                                             only_accepted=data["only_accepted"], target_dataset=target)
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        target = (
+            dataset_selectors.dataset_get(user=request.user, pk=data["target_dataset"])
+            if data["target_dataset"]
+            else None
+        )
+        job = services.project_export_submit(
+            project=project, user=request.user, format=fmt, only_accepted=data["only_accepted"], target_dataset=target
+        )
+        return job_started_response(job, ("project", project.pk))
 
 
 class TaskAnnotationsApi(APIView):
@@ -218,8 +253,10 @@ class TaskImageApi(APIView):
     def get(self, request, pk):
         task = selectors.task_get(user=request.user, pk=pk, content=True)
         if task.item_id is None or task.item.dataset.kind != "image":
-            raise ApplicationError("This task has no image.", code="not_an_image")
-        response = HttpResponse(dataset_selectors.dataset_item_bytes(item=task.item), content_type=task.item.content_type)
+            raise ApplicationError(gettext("This task has no image."), code="not_an_image")
+        response = HttpResponse(
+            dataset_selectors.dataset_item_bytes(item=task.item), content_type=task.item.content_type
+        )
         response["Cache-Control"] = "private, max-age=86400, immutable"
         return response
 
@@ -228,7 +265,9 @@ class AnnotationDetailApi(APIView):
     @extend_schema(responses={200: OpenApiResponse(description="The task, reserved for the caller again.")})
     def delete(self, request, pk):
         """Undo: withdraw one's own unreviewed annotation; returns the task, reserved for the caller again."""
-        task = services.annotation_withdraw(annotation=selectors.annotation_get(user=request.user, pk=pk), user=request.user)
+        task = services.annotation_withdraw(
+            annotation=selectors.annotation_get(user=request.user, pk=pk), user=request.user
+        )
         slot = task.slots.filter(annotator=request.user).first()
         return Response(task_body(slot or task, user=request.user))
 
@@ -239,6 +278,9 @@ class AnnotationReviewApi(APIView):
         """Accept or reject; a rejected task goes back to the queue."""
         serializer = ReviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        annotation = services.annotation_review(annotation=selectors.annotation_get(user=request.user, pk=pk),
-                                                reviewer=request.user, **serializer.validated_data)
+        annotation = services.annotation_review(
+            annotation=selectors.annotation_get(user=request.user, pk=pk),
+            reviewer=request.user,
+            **serializer.validated_data,
+        )
         return Response(AnnotationSerializer(annotation).data)

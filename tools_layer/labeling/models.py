@@ -1,4 +1,5 @@
 """Labeling projects over a dataset version: tasks, the slots annotators lock, annotations, reviews."""
+
 import uuid
 
 from django.conf import settings
@@ -17,8 +18,14 @@ class LabelingProject(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="labeling_projects")
     name = models.CharField(max_length=200)
-    dataset_version = models.ForeignKey("datasets.DatasetVersion", on_delete=models.PROTECT, null=True, blank=True,
-                                        related_name="+", help_text="Empty for a project fed by generated outputs.")
+    dataset_version = models.ForeignKey(
+        "datasets.DatasetVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for a project fed by generated outputs.",
+    )
     task_type = models.CharField(max_length=16, choices=TaskType.choices)
     labels = models.JSONField(default=list, blank=True, help_text="The classes of a (multi-)label classification.")
     instructions = models.TextField(blank=True)
@@ -29,7 +36,9 @@ class LabelingProject(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(overlap__gte=1) & models.Q(overlap__lte=20), name="labeling_overlap_1_20"),
+            models.CheckConstraint(
+                condition=models.Q(overlap__gte=1) & models.Q(overlap__lte=20), name="labeling_overlap_1_20"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -77,22 +86,29 @@ class TaskSlot(models.Model):
 
     project = models.ForeignKey(LabelingProject, on_delete=models.CASCADE, related_name="+")
     task = models.ForeignKey(LabelingTask, on_delete=models.CASCADE, related_name="slots")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(max_length=16, choices=SlotStatus.choices, default=SlotStatus.OPEN)
     locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             # next-task walks only the slots still to do, in task order.
-            models.Index(fields=["project", "task", "id"], condition=~models.Q(status="submitted"), name="labeling_slot_todo"),
+            models.Index(
+                fields=["project", "task", "id"], condition=~models.Q(status="submitted"), name="labeling_slot_todo"
+            ),
             models.Index(fields=["task", "annotator"]),
             models.Index(fields=["project", "annotator", "status"]),
         ]
         constraints = [
             # One place per person in a task, also when one person asks for two tasks at the same moment
             # (each reservation's snapshot misses the other's: task_next retries the loser).
-            models.UniqueConstraint(fields=["task", "annotator"], condition=models.Q(annotator__isnull=False),
-                                    name="labeling_slot_one_per_annotator"),
+            models.UniqueConstraint(
+                fields=["task", "annotator"],
+                condition=models.Q(annotator__isnull=False),
+                name="labeling_slot_one_per_annotator",
+            ),
         ]
 
 
@@ -109,7 +125,9 @@ class Annotation(models.Model):
     value = models.JSONField()
     status = models.CharField(max_length=16, choices=AnnotationStatus.choices, default=AnnotationStatus.SUBMITTED)
     seconds_spent = models.FloatField(null=True, blank=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.CharField(max_length=1000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -120,6 +138,9 @@ class Annotation(models.Model):
         indexes = [models.Index(fields=["task", "status"]), models.Index(fields=["annotator", "-id"])]
         constraints = [
             # One live (not rejected) annotation per person and task.
-            models.UniqueConstraint(fields=["task", "annotator"], condition=~models.Q(status="rejected"),
-                                    name="labeling_one_live_annotation"),
+            models.UniqueConstraint(
+                fields=["task", "annotator"],
+                condition=~models.Q(status="rejected"),
+                name="labeling_one_live_annotation",
+            ),
         ]

@@ -1,9 +1,10 @@
 """Request and response shapes of the labeling API."""
+
 from rest_framework import serializers
 
 from aigc_platform.core.serializers import StrictSerializer
 from tools_layer.labeling.models import Annotation, LabelingProject, MemberRole, TaskType
-from tools_layer.labeling.services import EXPORT_FORMATS
+from tools_layer.labeling.services import EXPORT_FORMATS, PREANNOTATE_MAX_TASKS
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -13,12 +14,27 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = LabelingProject
-        fields = ["id", "name", "owner", "dataset", "dataset_version", "task_type", "labels", "instructions", "overlap",
-                  "lock_seconds", "members", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "owner",
+            "dataset",
+            "dataset_version",
+            "task_type",
+            "labels",
+            "instructions",
+            "overlap",
+            "lock_seconds",
+            "members",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_members(self, project) -> list[dict]:
-        return [{"username": m.user.username, "role": m.role} for m in project.members.select_related("user").order_by("user__username")]
+        return [
+            {"username": m.user.username, "role": m.role}
+            for m in project.members.select_related("user").order_by("user__username")
+        ]
 
 
 class ProjectCreateSerializer(StrictSerializer):
@@ -43,13 +59,26 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Annotation
-        fields = ["id", "task", "annotator", "value", "status", "seconds_spent", "reviewed_by", "reviewed_at",
-                  "review_comment", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "task",
+            "annotator",
+            "value",
+            "status",
+            "seconds_spent",
+            "reviewed_by",
+            "reviewed_at",
+            "review_comment",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
 class AnnotationCreateSerializer(StrictSerializer):
-    value = serializers.JSONField(help_text='{"label"}, {"labels": [...]}, {"rating": 1-5}, {"choice": "a"|"b"|"tie"} or {"text"}.')
+    value = serializers.JSONField(
+        help_text='{"label"}, {"labels": [...]}, {"rating": 1-5}, {"choice": "a"|"b"|"tie"} or {"text"}.'
+    )
     seconds_spent = serializers.FloatField(min_value=0, required=False, allow_null=True, default=None)
 
 
@@ -61,8 +90,12 @@ class ReviewSerializer(StrictSerializer):
 class ExportSerializer(StrictSerializer):
     format = serializers.ChoiceField(choices=EXPORT_FORMATS, required=False)
     only_accepted = serializers.BooleanField(required=False, default=False)
-    target_dataset = serializers.UUIDField(required=False, allow_null=True, default=None,
-                                           help_text="format=dataset: add to this dataset (else a new one is made).")
+    target_dataset = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="format=dataset: add to this dataset (else a new one is made).",
+    )
 
 
 class OutputSerializer(StrictSerializer):
@@ -87,5 +120,19 @@ class ProposalsSerializer(StrictSerializer):
 
 
 class PreannotateSerializer(StrictSerializer):
-    generator = serializers.CharField(max_length=200)
-    max_tasks = serializers.IntegerField(min_value=1, max_value=100_000, required=False, default=200)
+    generator = serializers.CharField(max_length=200, help_text="A text generator's slug.")
+    version = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="A version number; the production version if left out.",
+    )
+    max_tasks = serializers.IntegerField(
+        min_value=1,
+        max_value=PREANNOTATE_MAX_TASKS,
+        required=False,
+        default=200,
+        help_text="At most this many tasks without a proposal or an answer, in task order.",
+    )

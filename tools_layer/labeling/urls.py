@@ -1,4 +1,5 @@
 """Labeling routes: `api_urlpatterns` under /api/v1/, `urlpatterns` for pages."""
+
 from django.urls import path
 
 from tools_layer.labeling import api, views
@@ -11,7 +12,11 @@ api_urlpatterns = [
     path("labeling/projects/<uuid:pk>/next-task/", api.NextTaskApi.as_view(), name="labeling-next-task"),
     path("labeling/projects/<uuid:pk>/progress/", api.ProjectProgressApi.as_view(), name="labeling-progress"),
     path("labeling/projects/<uuid:pk>/agreement/", api.ProjectAgreementApi.as_view(), name="labeling-agreement"),
-    path("labeling/projects/<uuid:pk>/annotations/", api.ProjectAnnotationsApi.as_view(), name="labeling-project-annotations"),
+    path(
+        "labeling/projects/<uuid:pk>/annotations/",
+        api.ProjectAnnotationsApi.as_view(),
+        name="labeling-project-annotations",
+    ),
     path("labeling/projects/<uuid:pk>/outputs/", api.ProjectOutputsApi.as_view(), name="labeling-outputs"),
     path("labeling/projects/<uuid:pk>/proposals/", api.ProjectProposalsApi.as_view(), name="labeling-proposals"),
     path("labeling/projects/<uuid:pk>/pre-annotate/", api.ProjectPreannotateApi.as_view(), name="labeling-preannotate"),

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 from aigc_platform.core.navigation import OPERATORS
 
@@ -7,7 +8,7 @@ class TrainingConfig(AppConfig):
     name = "tools_layer.training"
     label = "training"
     verbose_name = "Training"
-    nav_items = [("Training", "training", OPERATORS)]
+    nav_items = [(_("Training"), "training", OPERATORS)]
 
     def ready(self) -> None:
         from celery.signals import worker_init

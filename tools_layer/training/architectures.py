@@ -3,6 +3,7 @@ their versions load and generate like any other generator.
 
 Registered when a worker starts (not at Django start-up: the web process never imports torch).
 """
+
 import threading
 
 _registered = threading.Event()

@@ -1,4 +1,5 @@
 """The Markdown model card of a trained version: what trained it, on what, and how its curves went."""
+
 from tools_layer.training.models import TrainingMetric, TrainingRun
 
 
@@ -13,8 +14,10 @@ def curve_summary(metrics: list[TrainingMetric]) -> list[str]:
         if not points:
             continue
         best_step, best = min(points, key=lambda point: point[1])
-        lines.append(f"- **{name}**: {_number(points[0][1])} at step {points[0][0]} → {_number(points[-1][1])} at step "
-                     f"{points[-1][0]} (best {_number(best)} at step {best_step})")
+        lines.append(
+            f"- **{name}**: {_number(points[0][1])} at step {points[0][0]} → {_number(points[-1][1])} at step "
+            f"{points[-1][0]} (best {_number(best)} at step {best_step})"
+        )
     for name in ("tokens_per_second", "images_per_second", "gpu_memory_mb"):
         values = [m.values[name] for m in metrics if name in m.values]
         if values:
@@ -22,9 +25,37 @@ def curve_summary(metrics: list[TrainingMetric]) -> list[str]:
     return lines
 
 
+def data_lines(dataset) -> list[str]:
+    """What the dataset says of where it came from, under what licence, and whether it holds personal data."""
+    licence = dataset.licence or "not stated"
+    if dataset.licence == "custom":
+        licence = "custom: " + " ".join(dataset.licence_text.split())
+    return [
+        f"- **Source**: {dataset.source or 'not stated'}",
+        f"- **Licence**: {licence}",
+        f"- **Personal data**: {'yes' if dataset.has_personal_data else 'not declared'}",
+    ]
+
+
+def labels_lines(run: TrainingRun) -> list[str]:
+    """Which people's judgements it learned from: the labelling project, and the filter of its export."""
+    if run.labeling_project_id is None:
+        return []
+    project = run.labeling_project
+    chosen = ", ".join(f"{name} {value}" for name, value in sorted(run.label_filter.items())) or "all judgements"
+    return [
+        f"- **Labelling project**: {project.name} (`{project.pk}`, {project.task_type}), {chosen}; "
+        f"its judgements were exported as the dataset version below"
+    ]
+
+
 def model_card(*, run: TrainingRun, generator, metrics: list[TrainingMetric]) -> str:
     version = run.dataset_version
-    base = f"{run.base_version.generator.slug} v{run.base_version.number}" if run.base_version else "none (trained from scratch)"
+    base = (
+        f"{run.base_version.generator.slug} v{run.base_version.number}"
+        if run.base_version
+        else "none (trained from scratch)"
+    )
     final = metrics[-1].values if metrics else {}
     lines = [
         f"# {generator.name}",
@@ -35,7 +66,11 @@ def model_card(*, run: TrainingRun, generator, metrics: list[TrainingMetric]) ->
         f"- **Base version**: {base}",
         f"- **Dataset version**: {version.dataset.name} v{version.number} (`{version.pk}`): "
         f"{version.train_count} training and {version.validation_count} validation examples, split with seed {version.seed}",
+        *labels_lines(run),
         f"- **Training job**: `{run.job_id}`, {run.processes} process(es), {run.total_steps} steps",
+        "",
+        "## Data: source and licence",
+        *data_lines(version.dataset),
         "",
         "## Hyperparameters",
         "| name | value |",

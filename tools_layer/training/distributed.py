@@ -8,6 +8,7 @@ The job stops the whole process group on cancel; a rank dies with its parent if 
 
     python -m tools_layer.training.distributed WORKDIR      (run by torchrun, once per rank)
 """
+
 import base64
 import json
 import os
@@ -34,8 +35,19 @@ def _die_with_parent() -> None:
 
 # In the job
 
-def train_distributed(*, run, ctx, reporter, data: dict, base_folder: Path | None, workdir: Path, start_step: int,
-                      checkpoint: dict | None, device_type: str):
+
+def train_distributed(
+    *,
+    run,
+    ctx,
+    reporter,
+    data: dict,
+    base_folder: Path | None,
+    workdir: Path,
+    start_step: int,
+    checkpoint: dict | None,
+    device_type: str,
+):
     import torch
 
     from aigc_platform.core.errors import ApplicationError
@@ -47,18 +59,40 @@ def train_distributed(*, run, ctx, reporter, data: dict, base_folder: Path | Non
     torch.save(data, workdir / "data.pt")
     if checkpoint:
         torch.save(checkpoint["trainer"], workdir / "resume.pt")
-    spec = {"recipe": run.recipe, "hyperparameters": run.hyperparameters, "start_step": start_step,
-            "base_folder": str(base_folder) if base_folder else None, "backend": "nccl" if use_cuda else "gloo"}
+    spec = {
+        "recipe": run.recipe,
+        "hyperparameters": run.hyperparameters,
+        "start_step": start_step,
+        "base_folder": str(base_folder) if base_folder else None,
+        "backend": "nccl" if use_cuda else "gloo",
+    }
     (workdir / "spec.json").write_text(json.dumps(spec))
-    command = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", f"--nproc-per-node={processes}",
-               "--master-addr=127.0.0.1", f"--master-port={free_port()}", "-m", "tools_layer.training.distributed", str(workdir)]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes=1",
+        f"--nproc-per-node={processes}",
+        "--master-addr=127.0.0.1",
+        f"--master-port={free_port()}",
+        "-m",
+        "tools_layer.training.distributed",
+        str(workdir),
+    ]
     from django.conf import settings
 
     threads = settings.TRAINING_CPU_THREADS or max(1, (os.cpu_count() or 1) // processes)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONUNBUFFERED="1")
     ctx.log(f"Starting {processes} DDP processes ({spec['backend']}).")
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                               start_new_session=True, preexec_fn=_die_with_parent)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
     lines: queue.Queue = queue.Queue()
 
     def read() -> None:
@@ -81,12 +115,14 @@ def train_distributed(*, run, ctx, reporter, data: dict, base_folder: Path | Non
             if not line.startswith(PREFIX):
                 tail.append(line.rstrip())
                 continue
-            event = json.loads(line[len(PREFIX):])
+            event = json.loads(line[len(PREFIX) :])
             kind, step = event.pop("type"), event.pop("step", 0)
             if kind == "metrics":
                 reporter.metrics(step, event["values"])
             elif kind == "sample":
-                reporter.sample(step, {"png": base64.b64decode(event["png"])} if "png" in event else {"text": event["text"]})
+                reporter.sample(
+                    step, {"png": base64.b64decode(event["png"])} if "png" in event else {"text": event["text"]}
+                )
             elif kind == "checkpoint":
                 path = Path(event["path"])
                 with path.open("rb") as stream:
@@ -115,6 +151,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 # In each rank
+
 
 class PipeReporter:
     """Rank 0's reports, as lines on stdout that the job reads."""
@@ -168,14 +205,20 @@ def main(workdir: Path) -> None:
         resume = workdir / "resume.pt"
         state = torch.load(resume, map_location="cpu", weights_only=True) if resume.exists() else None
         trainer = recipe_trainer(spec["recipe"])(
-            hyperparameters=spec["hyperparameters"], data=data, device=device, world=world,
-            base_folder=Path(spec["base_folder"]) if spec["base_folder"] else None, state=state,
+            hyperparameters=spec["hyperparameters"],
+            data=data,
+            device=device,
+            world=world,
+            base_folder=Path(spec["base_folder"]) if spec["base_folder"] else None,
+            state=state,
         )
         reporter = PipeReporter(workdir, spec["recipe"])
         loop.train(trainer, start_step=spec["start_step"], reporter=reporter, is_main=world.is_main)
         if world.is_main:
             export = loop.export(trainer, workdir / "export")
-            reporter._send({"type": "export", "path": str(export.path), "format": export.format, "parameters": export.parameters})
+            reporter._send(
+                {"type": "export", "path": str(export.path), "format": export.format, "parameters": export.parameters}
+            )
         dist.barrier()
     finally:
         dist.destroy_process_group()

@@ -1,5 +1,6 @@
 """The training loop every recipe runs, in a job or in each `torchrun` rank. It knows nothing of
 Django: what it measures and saves goes to a `Reporter` (the job's own, or the ranks' pipe)."""
+
 import time
 from pathlib import Path
 from typing import Protocol
@@ -51,8 +52,12 @@ def train(trainer: Trainer, *, start_step: int, reporter: Reporter, is_main: boo
         units += int(result["units"]) * trainer.world.size
         final = step == total
         if step % eval_every == 0 or final:
-            values = {"loss": sum(losses) / len(losses), "lr": result["lr"],
-                      f"{trainer.unit}_per_second": units / max(seconds, 1e-9), **{k: sum(v) / len(v) for k, v in extra.items()}}
+            values = {
+                "loss": sum(losses) / len(losses),
+                "lr": result["lr"],
+                f"{trainer.unit}_per_second": units / max(seconds, 1e-9),
+                **{k: sum(v) / len(v) for k, v in extra.items()},
+            }
             if is_main:
                 values.update(trainer.evaluate())
                 memory = _gpu_memory_mb(trainer.device)

@@ -1,4 +1,5 @@
 """Training runs (one per training Job), their metric series, and their last checkpoint."""
+
 from django.conf import settings
 from django.db import models
 
@@ -14,16 +15,31 @@ class TrainingRun(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_runs")
     recipe = models.CharField(max_length=64, db_index=True)
     dataset_version = models.ForeignKey("datasets.DatasetVersion", on_delete=models.PROTECT, related_name="+")
-    base_version = models.ForeignKey("registry.GeneratorVersion", on_delete=models.SET_NULL, null=True, blank=True,
-                                     related_name="+")
+    base_version = models.ForeignKey(
+        "registry.GeneratorVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    labeling_project = models.ForeignKey(
+        "labeling.LabelingProject",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The labelling project whose judgements it trains on; `dataset_version` is their export.",
+    )
+    label_filter = models.JSONField(
+        default=dict, blank=True, help_text="Which judgements: {only_accepted, min_rating} as submitted."
+    )
     generator_slug = models.SlugField(max_length=100, help_text="The generator its result becomes a version of.")
-    hyperparameters = models.JSONField(default=dict, help_text="As the recipe's serializer validated them, defaults included.")
+    hyperparameters = models.JSONField(
+        default=dict, help_text="As the recipe's serializer validated them, defaults included."
+    )
     processes = models.PositiveIntegerField(default=1, help_text="Training processes (DDP ranks); 1 trains in the job.")
     total_steps = models.PositiveIntegerField()
     checkpoint = models.ForeignKey("storage.File", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     checkpoint_step = models.PositiveIntegerField(default=0)
-    result_version = models.ForeignKey("registry.GeneratorVersion", on_delete=models.SET_NULL, null=True, blank=True,
-                                       related_name="+")
+    result_version = models.ForeignKey(
+        "registry.GeneratorVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

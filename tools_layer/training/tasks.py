@@ -1,4 +1,5 @@
 """The `training` job kind: thin; the run lives in services.training_run_execute."""
+
 from infrastructure.compute.lifecycle import JobContext, job_task
 from tools_layer.training import services
 from tools_layer.training.serializers import TrainingJobParams

@@ -3,6 +3,7 @@
 A recipe is a `Trainer` subclass registered under its name; the hyperparameters it takes are
 validated by its serializer in `tools_layer.training.serializers` before it runs.
 """
+
 from tools_layer.training.recipes.base import Export, Trainer, World
 
 _RECIPES: dict[str, type[Trainer]] = {}
@@ -24,7 +25,7 @@ def recipe_names() -> list[str]:
 
 
 def _load() -> None:
-    from tools_layer.training.recipes import dcgan, lm_finetune, lm_scratch, vae  # noqa: F401
+    from tools_layer.training.recipes import dcgan, lm_dpo, lm_finetune, lm_scratch, vae  # noqa: F401
 
 
 __all__ = ["Export", "Trainer", "World", "recipe_names", "recipe_trainer", "register_recipe"]

@@ -1,4 +1,5 @@
 """What every recipe's trainer offers the training loop, and helpers they share."""
+
 import io
 import math
 from dataclasses import dataclass, field
@@ -41,8 +42,16 @@ class Trainer:
     needs_base: bool = False
     unit: str = "tokens"
 
-    def __init__(self, *, hyperparameters: dict, data: dict, device: torch.device, world: World = World(),
-                 base_folder: Path | None = None, state: dict | None = None):
+    def __init__(
+        self,
+        *,
+        hyperparameters: dict,
+        data: dict,
+        device: torch.device,
+        world: World = World(),
+        base_folder: Path | None = None,
+        state: dict | None = None,
+    ):
         self.hp = hyperparameters
         self.device = device
         self.world = world
@@ -93,7 +102,7 @@ class Trainer:
         """This rank's share of a global batch drawn by the seeded generator every rank shares, so
         ranks see different examples and the generator's state is the same on all of them."""
         drawn = torch.randint(high, (count * self.world.size,), generator=self.batch_generator)
-        return drawn[self.world.rank * count:(self.world.rank + 1) * count]
+        return drawn[self.world.rank * count : (self.world.rank + 1) * count]
 
 
 def wrap_distributed(module: torch.nn.Module, world: World, device: torch.device) -> torch.nn.Module:
@@ -120,7 +129,7 @@ def image_grid_png(images: torch.Tensor, *, columns: int = 8, scale: int = 4) ->
     for index in range(count):
         row, column = divmod(index, columns)
         top, left = 1 + row * (height + 1), 1 + column * (width + 1)
-        grid[:, top:top + height, left:left + width] = images[index]
+        grid[:, top : top + height, left : left + width] = images[index]
     array = (grid * 255).round().to(torch.uint8)
     array = array.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
     picture = Image.fromarray(array[0].numpy() if channels == 1 else array.permute(1, 2, 0).numpy())

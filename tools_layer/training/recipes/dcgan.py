@@ -1,4 +1,5 @@
 """`dcgan`: a deep convolutional GAN for small grayscale images (8x8 or 16x16, such as digits)."""
+
 from pathlib import Path
 
 import torch
@@ -16,11 +17,17 @@ class DcganGenerator(nn.Module):
         super().__init__()
         size, width, latent = int(config["image_size"]), int(config["width"]), int(config["latent_dim"])
         self.start, self.width = size // 4, width
-        self.project = nn.Sequential(nn.Linear(latent, 2 * width * self.start * self.start),
-                                     nn.BatchNorm1d(2 * width * self.start * self.start), nn.ReLU(True))
+        self.project = nn.Sequential(
+            nn.Linear(latent, 2 * width * self.start * self.start),
+            nn.BatchNorm1d(2 * width * self.start * self.start),
+            nn.ReLU(True),
+        )
         self.up = nn.Sequential(
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(True),
-            nn.ConvTranspose2d(width, int(config.get("channels", 1)), 4, 2, 1), nn.Sigmoid(),
+            nn.ConvTranspose2d(2 * width, width, 4, 2, 1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(width, int(config.get("channels", 1)), 4, 2, 1),
+            nn.Sigmoid(),
         )
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:
@@ -32,8 +39,11 @@ class DcganDiscriminator(nn.Module):
         super().__init__()
         size, width = int(config["image_size"]), int(config["width"])
         self.features = nn.Sequential(
-            nn.Conv2d(int(config.get("channels", 1)), width, 4, 2, 1), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(int(config.get("channels", 1)), width, 4, 2, 1),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(width, 2 * width, 4, 2, 1),
+            nn.BatchNorm2d(2 * width),
+            nn.LeakyReLU(0.2, True),
         )
         self.classify = nn.Linear(2 * width * (size // 4) ** 2, 1)
 
@@ -55,8 +65,16 @@ class Dcgan(ImageTrainer):
     name = "dcgan"
     architecture = "dcgan"
 
-    def __init__(self, *, hyperparameters: dict, data: dict, device: torch.device, world: World = World(),
-                 base_folder: Path | None = None, state: dict | None = None):
+    def __init__(
+        self,
+        *,
+        hyperparameters: dict,
+        data: dict,
+        device: torch.device,
+        world: World = World(),
+        base_folder: Path | None = None,
+        state: dict | None = None,
+    ):
         super().__init__(hyperparameters=hyperparameters, data=data, device=device, world=world, state=state)
         self._images(data)
         config, hp = self.model_config(), self.hp
@@ -108,13 +126,17 @@ class Dcgan(ImageTrainer):
     def evaluate(self) -> dict:
         """A GAN's own losses do not show progress; the distance of its images to held-out real ones does."""
         generated = self.generate(self.fixed_noise.to(self.device))
-        real = self.val_images[:len(generated)].to(self.device)
+        real = self.val_images[: len(generated)].to(self.device)
         return {"val_loss": mmd_rbf(generated, real)}
 
     def runtime_module(self) -> nn.Module:
         return self.generator
 
     def state(self) -> dict:
-        return {"generator": unwrap(self.generator).state_dict(), "discriminator": unwrap(self.discriminator).state_dict(),
-                "g_optimizer": self.g_optimizer.state_dict(), "d_optimizer": self.d_optimizer.state_dict(),
-                "rng": self.rng_state()}
+        return {
+            "generator": unwrap(self.generator).state_dict(),
+            "discriminator": unwrap(self.discriminator).state_dict(),
+            "g_optimizer": self.g_optimizer.state_dict(),
+            "d_optimizer": self.d_optimizer.state_dict(),
+            "rng": self.rng_state(),
+        }

@@ -1,5 +1,6 @@
 """What the two image recipes share: batches of the version's images, sample grids, and the torch
 checkpoint {architecture, config, state_dict} that the runtime's torch backend loads."""
+
 from pathlib import Path
 
 import torch
@@ -35,8 +36,9 @@ class ImageTrainer(Trainer):
         self.val_images = validation if validation is not None and len(validation) else self.train_images[:256]
         if len(self.train_images) < 2:
             raise ValueError("An image recipe needs at least two training images.")
-        self.fixed_noise = torch.randn(SAMPLE_COUNT, int(self.hp["latent_dim"]),
-                                       generator=torch.Generator().manual_seed(FIXED_NOISE_SEED))
+        self.fixed_noise = torch.randn(
+            SAMPLE_COUNT, int(self.hp["latent_dim"]), generator=torch.Generator().manual_seed(FIXED_NOISE_SEED)
+        )
 
     def batch(self) -> torch.Tensor:
         indices = self.global_indices(int(self.hp["batch_size"]), len(self.train_images))
@@ -50,8 +52,12 @@ class ImageTrainer(Trainer):
         return {"png": image_grid_png(self.generate(self.fixed_noise.to(self.device)))}
 
     def model_config(self) -> dict:
-        return {"image_size": int(self.hp["image_size"]), "latent_dim": int(self.hp["latent_dim"]),
-                "channels": 1, "width": int(self.hp["width"])}
+        return {
+            "image_size": int(self.hp["image_size"]),
+            "latent_dim": int(self.hp["latent_dim"]),
+            "channels": 1,
+            "width": int(self.hp["width"]),
+        }
 
     def runtime_module(self) -> torch.nn.Module:
         raise NotImplementedError

@@ -1,4 +1,5 @@
 """`vae`: a variational autoencoder for small grayscale images; its decoder generates new ones."""
+
 from pathlib import Path
 
 import torch
@@ -17,8 +18,9 @@ class Vae(nn.Module):
         pixels = self.shape[0] * size * size
         self.encoder = nn.Sequential(nn.Linear(pixels, width), nn.ReLU(True), nn.Linear(width, width), nn.ReLU(True))
         self.mean, self.log_var = nn.Linear(width, latent), nn.Linear(width, latent)
-        self.decoder = nn.Sequential(nn.Linear(latent, width), nn.ReLU(True), nn.Linear(width, width), nn.ReLU(True),
-                                     nn.Linear(width, pixels))
+        self.decoder = nn.Sequential(
+            nn.Linear(latent, width), nn.ReLU(True), nn.Linear(width, width), nn.ReLU(True), nn.Linear(width, pixels)
+        )
 
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         """Logits of the pixels, shaped as images."""
@@ -52,8 +54,16 @@ class VaeTrainer(ImageTrainer):
     name = "vae"
     architecture = "vae"
 
-    def __init__(self, *, hyperparameters: dict, data: dict, device: torch.device, world: World = World(),
-                 base_folder: Path | None = None, state: dict | None = None):
+    def __init__(
+        self,
+        *,
+        hyperparameters: dict,
+        data: dict,
+        device: torch.device,
+        world: World = World(),
+        base_folder: Path | None = None,
+        state: dict | None = None,
+    ):
         super().__init__(hyperparameters=hyperparameters, data=data, device=device, world=world, state=state)
         self._images(data)
         model = Vae(self.model_config()).to(device)
@@ -64,7 +74,9 @@ class VaeTrainer(ImageTrainer):
         if state:
             self.optimizer.load_state_dict(state["optimizer"])
             self.restore_rng(state["rng"])
-        self.val_noise = torch.randn(len(self.val_images), int(self.hp["latent_dim"]), generator=torch.Generator().manual_seed(7))
+        self.val_noise = torch.randn(
+            len(self.val_images), int(self.hp["latent_dim"]), generator=torch.Generator().manual_seed(7)
+        )
 
     def step(self, step: int) -> dict:
         lr = self.learning_rate(step)
@@ -94,4 +106,8 @@ class VaeTrainer(ImageTrainer):
         return self.model
 
     def state(self) -> dict:
-        return {"model": unwrap(self.model).state_dict(), "optimizer": self.optimizer.state_dict(), "rng": self.rng_state()}
+        return {
+            "model": unwrap(self.model).state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": self.rng_state(),
+        }

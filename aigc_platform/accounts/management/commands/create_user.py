@@ -1,4 +1,5 @@
 """`aigc create-user NAME --role creator`: a user in one of the three roles."""
+
 import getpass
 
 from django.core.management.base import BaseCommand, CommandError

@@ -1,4 +1,5 @@
 """`aigc bootstrap-generators`: register the built-in generators (idempotent; `aigc up` runs it)."""
+
 from django.core.management.base import BaseCommand
 
 from models_layer.registry.services import generators_bootstrap

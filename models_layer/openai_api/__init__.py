@@ -1,0 +1,1 @@
+"""The platform's own OpenAI-compatible API at /v1/: models, chat completions and completions."""

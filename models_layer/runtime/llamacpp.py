@@ -1,0 +1,345 @@
+"""llama.cpp as a decoder of the batching engine: GGUF files on a CPU, where it measures faster than torch.
+
+On CPUs without AVX-512 BF16 the runtime's own int4 kernels reach 0.5 to 0.65 of llama.cpp's speed on
+the same GGUF (bench/generation.py prints both, with the CPU's vector extensions); with AVX-512 BF16
+they run at parity (1.02x, bench/README). So `decoder_choice` picks llama.cpp for a GGUF on a CPU
+unless the CPU has AVX-512 BF16 or AMX, or AIGC_INFERENCE_GGUF_ENGINE says otherwise. llama-cpp-python
+builds from source where no wheel fits; on a machine that had no compiler at install time it is
+missing, and the torch runtime serves the file (the model card says which decoder serves it).
+
+`LlamaCppDecoder` speaks the engine's Decoder interface (decoder.py) through llama.cpp's low-level
+batch API: each engine slot is a llama.cpp sequence, a prompt is one batch of its tokens, and a decode
+step is one `llama_decode` with a token of every active sequence. So requests stay continuously batched
+by the runtime's scheduler (engine.py), and sampling, seeds, stop strings, penalties, token counts and
+JSON schemas (xgrammar's masks over these logits) work as with every other decoder: one behaviour
+whichever decoder serves the file.
+
+This module is the one door to llama-cpp-python's ctypes API (written for 0.3.36: `llama_memory_*`,
+`kv_unified`, `llama_model_load_from_file`); tests/models_layer/test_runtime_llamacpp.py fails naming
+it when that API moves. Nothing here imports torch or llama_cpp at import time: the web process reads
+`served_by` for model cards.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from aigc_platform.core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+ENGINE_CHOICES = ("auto", "llama.cpp", "torch")
+# Vector extensions under which the runtime's int4 kernels measured at parity with llama.cpp.
+TORCH_FAST_FLAGS = ("avx512_bf16", "amx_bf16")
+# A prompt goes into llama.cpp in batches of at most this many tokens (its n_batch).
+PREFILL_BATCH = 512
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags, from /proc/cpuinfo (empty where it cannot be read)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith(("flags", "Features")):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def llama_cpp_installed() -> bool:
+    return importlib.util.find_spec("llama_cpp") is not None
+
+
+# llama.cpp's names for the instruction sets it was compiled with (llama_print_system_info) -> /proc/cpuinfo's.
+BUILD_FEATURE_FLAGS = {
+    "SSE3": "pni",
+    "SSSE3": "ssse3",
+    "AVX": "avx",
+    "AVX2": "avx2",
+    "F16C": "f16c",
+    "FMA": "fma",
+    "BMI2": "bmi2",
+    "AVX_VNNI": "avx_vnni",
+    "AVX512": "avx512f",
+    "AVX512_VBMI": "avx512vbmi",
+    "AVX512_VNNI": "avx512_vnni",
+    "AVX512_BF16": "avx512_bf16",
+    "AMX_INT8": "amx_int8",
+}
+
+
+@functools.cache
+def llama_cpp_build() -> tuple[frozenset[str], str]:
+    """The instruction sets the installed llama-cpp-python was compiled for, and why it does not load
+    here ("" when it does).
+
+    It builds with -march=native; a wheel built on one CPU and reused on another (pip's wheel cache on a
+    disk that moved hosts) dies with SIGILL. So it is probed once in a child process, never in ours."""
+    probe = "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())"
+    try:
+        answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return frozenset(), f"loading it failed ({exc})"
+    if answer.returncode != 0:
+        return frozenset(), f"loading it failed (exit status {answer.returncode})"
+    # "CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | ... | AVX512 = 1 | LLAMAFILE = 1 | ..."
+    compiled = set()
+    for part in answer.stdout.split("|"):
+        name, _, value = part.rpartition("=")
+        if value.strip() == "1":
+            compiled.add(name.split(":")[-1].strip())
+    return frozenset(BUILD_FEATURE_FLAGS[name] for name in compiled if name in BUILD_FEATURE_FLAGS), ""
+
+
+@dataclass(frozen=True)
+class DecoderChoice:
+    engine: str  # "llama.cpp" or "torch"
+    reason: str
+
+
+def decoder_choice(
+    *,
+    format: str,
+    device_type: str,
+    setting: str,
+    llama_cpp_installed: bool,
+    flags: frozenset[str],
+    built_for: frozenset[str] = frozenset(),
+    unusable: str = "",
+) -> DecoderChoice:
+    """Which decoder serves a text model, and why: llama.cpp or the torch runtime. `built_for`: the
+    instruction sets the installed llama.cpp was compiled for; `unusable`: why it does not load here."""
+    if setting not in ENGINE_CHOICES:
+        raise ApplicationError(
+            f"AIGC_INFERENCE_GGUF_ENGINE must be one of {', '.join(ENGINE_CHOICES)}, not {setting!r}.",
+            code="invalid_setting",
+        )
+    if format != "gguf":
+        return DecoderChoice("torch", "llama.cpp reads GGUF files only")
+    if device_type != "cpu":
+        return DecoderChoice("torch", "on a GPU the runtime decodes in bfloat16")
+    if setting == "torch":
+        return DecoderChoice("torch", "AIGC_INFERENCE_GGUF_ENGINE is torch")
+    if not llama_cpp_installed:
+        return DecoderChoice(
+            "torch",
+            "llama-cpp-python is not installed on this machine (it builds from source, and `make install` "
+            "found no compiler); install it to serve GGUF files faster",
+        )
+    missing = sorted(built_for - flags) if flags else []
+    if unusable or missing:
+        why = unusable or f"it was compiled for instructions this CPU lacks ({', '.join(missing)})"
+        return DecoderChoice(
+            "torch", f"the installed llama-cpp-python cannot run on this CPU: {why}; reinstall it to build it here"
+        )
+    if setting == "llama.cpp":
+        return DecoderChoice("llama.cpp", "AIGC_INFERENCE_GGUF_ENGINE is llama.cpp")
+    fast = [flag for flag in TORCH_FAST_FLAGS if flag in flags]
+    if fast:
+        return DecoderChoice(
+            "torch", f"this CPU has {', '.join(fast)}, where the runtime's int4 kernels run at llama.cpp's speed"
+        )
+    return DecoderChoice(
+        "llama.cpp",
+        "this CPU has no AVX-512 BF16, where llama.cpp measured 1.5 to 2 times the speed of torch's kernels on GGUF",
+    )
+
+
+def machine_choice(*, format: str, device_type: str = "cpu", setting: str | None = None) -> DecoderChoice:
+    """`decoder_choice` with this machine's facts (the setting from Django's settings unless given)."""
+    if setting is None:
+        from django.conf import settings
+
+        setting = settings.INFERENCE_GGUF_ENGINE
+    installed = llama_cpp_installed()
+    built_for, unusable = llama_cpp_build() if installed and format == "gguf" else (frozenset(), "")
+    return decoder_choice(
+        format=format,
+        device_type=device_type,
+        setting=setting,
+        llama_cpp_installed=installed,
+        flags=cpu_flags(),
+        built_for=built_for,
+        unusable=unusable,
+    )
+
+
+def llama_cpp_description() -> str:
+    return "llama.cpp through llama-cpp-python (the file's own quantized weights; continuous batching in the runtime's slot scheduler)"
+
+
+# The decoder ----------------------------------------------------------------------------------------
+
+_backend_ready = False
+
+
+def _llama_cpp():
+    """llama_cpp, its backend initialised once per process and llama.cpp's own log (printed to stderr
+    by llama-cpp-python, line by line as it loads) quiet below errors."""
+    global _backend_ready
+    import llama_cpp
+
+    if not _backend_ready:
+        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+        llama_cpp.llama_backend_init()
+        _backend_ready = True
+    return llama_cpp
+
+
+class LlamaCppDecoder:
+    """The engine's Decoder interface (decoder.Decoder) over a llama.cpp context of `slots` sequences,
+    each up to `max_len` tokens. Engine slots map to llama.cpp sequence ids; compaction swaps the map."""
+
+    def __init__(self, path: Path, *, slots: int, max_len: int, threads: int):
+        llama = _llama_cpp()
+        self._llama = llama
+        model_params = llama.llama_model_default_params()
+        self._model = llama.llama_model_load_from_file(str(path).encode(), model_params)
+        if not self._model:
+            raise ApplicationError("llama.cpp could not load the GGUF file.", code="invalid_model")
+        vocab = llama.llama_model_get_vocab(self._model)
+        self.vocab_size = int(llama.llama_vocab_n_tokens(vocab))
+        self.eos_ids = {int(t) for t in (llama.llama_vocab_eos(vocab), llama.llama_vocab_eot(vocab)) if t >= 0}
+        self.slots = slots
+        self.max_len = min(max_len, int(llama.llama_model_n_ctx_train(self._model)) or max_len)
+        self.threads = threads
+        params = llama.llama_context_default_params()
+        # Each sequence has a KV cache of its own (kv_unified off): n_ctx is split evenly between them.
+        params.n_ctx = slots * self.max_len
+        params.n_seq_max = slots
+        params.kv_unified = False
+        params.n_batch = params.n_ubatch = max(PREFILL_BATCH, slots)
+        params.n_threads = params.n_threads_batch = threads
+        params.no_perf = True
+        self._context = llama.llama_init_from_model(self._model, params)
+        if not self._context:
+            llama.llama_model_free(self._model)
+            raise ApplicationError("llama.cpp could not make a context for the model.", code="invalid_model")
+        self._memory = llama.llama_get_memory(self._context)
+        self._batch_size = int(params.n_batch)
+        self._batch = llama.llama_batch_init(self._batch_size, 0, 1)
+        self._sequence = list(range(slots))  # engine slot -> llama.cpp sequence id
+        layers, kv_heads = llama.llama_model_n_layer(self._model), llama.llama_model_n_head_kv(self._model)
+        head_dim = llama.llama_model_n_embd(self._model) // max(1, llama.llama_model_n_head(self._model))
+        kv_bytes = 2 * layers * kv_heads * head_dim * 2 * params.n_ctx  # keys and values in float16
+        self.memory_bytes = int(llama.llama_model_size(self._model)) + kv_bytes
+        self.threads = self._fastest_threads(threads)
+
+    def _fastest_threads(self, most: int) -> int:
+        """1 or `most` threads, whichever runs a few decode steps faster now. llama.cpp's threads spin at
+        each of a step's barriers, so on cores that other processes share one thread can beat two many
+        times over (SmolLM2 on 2 busy cores, load average 8: 17.8 tokens/s with 1 thread, 1.5 with 2),
+        while on idle cores all of them win."""
+        if most <= 1:
+            return 1
+        sequence, warm = self._sequence[0], 8
+        self._run([0] * warm, list(range(warm)), [sequence] * warm, [False] * (warm - 1) + [True])
+        seconds = {}
+        for count in (most, 1, most):  # the first round warms the caches; the last timing of each counts
+            self._llama.llama_set_n_threads(self._context, count, count)
+            started = time.perf_counter()
+            for step in range(4):
+                self._run([0], [warm + step], [sequence], [True])
+            seconds[count] = time.perf_counter() - started
+            self._llama.llama_memory_seq_rm(self._memory, sequence, warm, -1)
+        self._llama.llama_memory_seq_rm(self._memory, sequence, -1, -1)
+        fastest = min(seconds, key=seconds.get)
+        self._llama.llama_set_n_threads(self._context, fastest, fastest)
+        logger.info("llama.cpp decodes with %d thread(s): %s", fastest, {n: round(s, 3) for n, s in seconds.items()})
+        return fastest
+
+    def _run(self, tokens: list[int], positions: list[int], sequences: list[int], outputs: list[bool]) -> None:
+        batch = self._batch
+        for index, (token, position, sequence, output) in enumerate(zip(tokens, positions, sequences, outputs)):
+            batch.token[index] = token
+            batch.pos[index] = position
+            batch.n_seq_id[index] = 1
+            batch.seq_id[index][0] = sequence
+            batch.logits[index] = output
+        batch.n_tokens = len(tokens)
+        status = self._llama.llama_decode(self._context, batch)
+        if status != 0:
+            raise RuntimeError(f"llama_decode failed with status {status} for a batch of {len(tokens)} tokens.")
+
+    def _logits(self, rows: int):
+        import numpy
+        import torch
+
+        pointer = self._llama.llama_get_logits(self._context)
+        array = numpy.ctypeslib.as_array(pointer, shape=(rows, self.vocab_size))
+        return torch.from_numpy(array.copy())
+
+    def prefill(self, slot: int, ids: list[int]):
+        sequence = self._sequence[slot]
+        self._llama.llama_memory_seq_rm(self._memory, sequence, -1, -1)
+        for start in range(0, len(ids), self._batch_size):
+            chunk = ids[start : start + self._batch_size]
+            last = start + len(chunk) == len(ids)
+            self._run(
+                chunk,
+                list(range(start, start + len(chunk))),
+                [sequence] * len(chunk),
+                [last and index == len(chunk) - 1 for index in range(len(chunk))],
+            )
+        return self._logits(1)[0]
+
+    def decode(self, tokens, positions):
+        count = int(tokens.shape[0])
+        self._run(tokens.tolist(), positions.tolist(), self._sequence[:count], [True] * count)
+        return self._logits(count)
+
+    def move(self, source: int, target: int, length: int) -> None:
+        self._sequence[source], self._sequence[target] = self._sequence[target], self._sequence[source]
+
+    def release(self, slot: int) -> None:
+        self._llama.llama_memory_seq_rm(self._memory, self._sequence[slot], -1, -1)
+
+    def close(self) -> None:
+        """Free the context and the weights (C memory that Python's collector does not see)."""
+        if self._context:
+            self._llama.llama_batch_free(self._batch)
+            self._llama.llama_free(self._context)
+            self._llama.llama_model_free(self._model)
+            self._context = self._model = None
+
+
+def decoder_threads() -> int:
+    """llama.cpp's threads: the cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def load_text_model(*, path: Path, sha256: str, parameters: dict, options, reason: str):
+    """A TextModel whose batching engine steps a LlamaCppDecoder over the GGUF at `path`."""
+    from models_layer.runtime.artifacts import tokenizer_from_gguf
+    from models_layer.runtime.backends import TextModel, _eos_ids, refuse_unless_fits
+    from models_layer.runtime.engine import BatchingEngine
+
+    def build():  # in the engine's thread, like every decoder's
+        # llama.cpp maps the file as it is (no float32 copy) and adds its KV cache (LlamaCppDecoder.memory_bytes).
+        refuse_unless_fits(path=path, format="gguf", device=options.device, needed_bytes=path.stat().st_size)
+        tokenizer = tokenizer_from_gguf(path, sha256)
+        decoder = LlamaCppDecoder(
+            path,
+            slots=options.max_batch,
+            max_len=int(parameters.get("max_context", options.max_context)),
+            threads=decoder_threads(),
+        )
+        eos_ids = _eos_ids(tokenizer) | decoder.eos_ids
+        return decoder, tokenizer, eos_ids
+
+    engine = BatchingEngine(build=build, name=sha256[:12])
+    logger.info("%s is served by %s: %s", sha256[:12], llama_cpp_description(), reason)
+    return TextModel(engine=engine, memory_bytes=engine.decoder.memory_bytes)

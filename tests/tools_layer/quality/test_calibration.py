@@ -1,0 +1,127 @@
+"""Every content check, and all of them together, against the hand-labelled set in calibration.jsonl.
+
+The set (English and Chinese marketing copy, slides and quiz questions) holds copy a copywriter would
+accept; real failures of the built-in SmolLM2 (quoted in issue 20, and saved from its runs through the
+runtime); and off-topic text, word salad, made-up words, the wrong language, talk about the task,
+repetition, cut-off sentences and shouting. Each item lists the checks it must fail (`fails`). A check
+is scored on the items it reads: an item in the wrong language is scored by the language check alone
+(the other measures read a text as the requested language). Fluency reads English only (the built-in
+reference model reads no other language).
+
+Three splits. `calibration`: the checks and their thresholds were written and tuned on it (MIN_ORDER_GAIN
+among them); here every check, and all together, is held to 95% precision and 95% recall. `held_out`:
+labelled by hand before any check ran on it and never used to tune a threshold; its misses showed four
+general weaknesses, fixed in the checks (see the commit after its first scoring), so it is no longer
+unseen. `held_out_2`: new products and topics, half in Chinese (accepted copy; the built-in SmolLM2's
+own outputs for new products, saved verbatim; off-topic text, word salad, made-up words, the wrong
+language, talk about the task, repetition, shouting, cut-off sentences, give-away quizzes), labelled by
+a reader's judgement and committed before any check ran on it, then scored once. The held-out splits'
+figures are printed and held to the floors measured when each was first scored (FLOORS, FLOORS_2), so
+that they are reported, not hidden, and cannot silently fall.
+"""
+
+import pytest
+
+from tools_layer.quality.calibration import load_items, score, table, verdicts_of
+from tools_layer.quality.fluency import FluencyScorer
+
+ITEMS = load_items()
+TARGET = 0.95
+
+
+def test_the_labelled_set_is_large_and_covers_both_languages_and_every_failure():
+    assert len(ITEMS) >= 80 and len({item["id"] for item in ITEMS}) == len(ITEMS)
+    for language in ("en", "zh"):
+        mine = [item for item in ITEMS if item["language"] == language]
+        assert len(mine) >= 30 and any(not item["fails"] for item in mine)
+    failures = {name for item in ITEMS for name in item["fails"]}
+    assert {
+        "language",
+        "real_words",
+        "on_subject",
+        "fluency",
+        "task_talk",
+        "repetition",
+        "complete_sentences",
+        "shouting",
+        "choices",
+        "gives_away",
+        "explanation",
+    } <= failures
+    assert sum(item["source"] != "hand-written" for item in ITEMS) >= 15  # real outputs of the built-in model
+    second = [item for item in ITEMS if item["split"] == "held_out_2"]
+    assert len(second) >= 60 and 2 * sum(item["language"] == "zh" for item in second) >= len(second)
+
+
+# The held-out split's figures when first scored (precision, recall): what the checks really do on
+# text they were not tuned on. A change that lowers one fails here; one that raises it updates it.
+# Scored 2026-12-07 (28 items): all checks together 94% precision and 94% recall; fluency found
+# neither of its 2 failures and flagged 1 good item; real_words missed its 1; task_talk 1 of 2;
+# language flagged 1 of 27 English items as Dutch. After the four general fixes those misses showed
+# (language, repetition, complete_sentences, task_talk; calibration split still 100%/100% for every
+# check), the split reads 94% / 100%: the made-up words the detector had called Dutch now reach
+# on_subject, which finds no product named in them (the item's label did not list on_subject: 86%
+# precision). Fluency's misses are parts of fewer than four words, which it does not read.
+FLOORS: dict[str, tuple[float, float]] = {
+    "all": (0.94, 1.0),
+    "on_subject": (0.85, 1.0),
+    "shouting": (1.0, 1.0),
+    "choices": (1.0, 1.0),
+    "repetition": (1.0, 1.0),
+    "task_talk": (1.0, 1.0),
+    "complete_sentences": (1.0, 1.0),
+    "language": (1.0, 1.0),
+    "real_words": (1.0, 0.5),
+    "fluency": (0.5, 0.33),
+}
+# The second held-out split's figures when scored once, 2026-12-07 (84 items, 42 English and 42
+# Chinese): all checks together 98% precision (42 of 43) and 88% recall (42 of 48); English 95% / 82%,
+# Chinese 100% / 92%. What it found: English prose that the built-in model's token limit cuts off
+# without a final stop ("...a sleek and modern design that is perfect", "...not only delicious but
+# also") passes complete_sentences (4 of 6 missed; Chinese prose must end with 。！？, English need
+# not); Chinese word salad passes (no Chinese fluency reference), and so do Chinese made-up strings of
+# common characters; one- and two-word slide bullets a reader accepts fail on_subject ("not a
+# phrase"); made-up words that begin like the product's ("bambolo", "cuttify") name it; a cutting
+# board described as food is not seen as off-topic; an assistant's letter ("Dear [Your Name]… I'm here
+# to assist") and 这是一个…社交媒体帖子 are not seen as talk about the task.
+FLOORS_2: dict[str, tuple[float, float]] = {
+    "all": (0.97, 0.87),
+    "choices": (1.0, 1.0),
+    "complete_sentences": (1.0, 0.6),
+    "explanation": (1.0, 1.0),
+    "fluency": (0.75, 1.0),
+    "gives_away": (1.0, 1.0),
+    "language": (1.0, 1.0),
+    "on_subject": (0.75, 0.75),
+    "real_words": (1.0, 0.5),
+    "repetition": (1.0, 0.8),
+    "shouting": (1.0, 1.0),
+    "task_talk": (1.0, 0.66),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_every_check_and_all_together_on_the_calibration_split_and_the_held_out_splits(builtin):
+    # Fluency is scored by the built-in model through the runtime (one model load for the whole set).
+    verdicts = verdicts_of(ITEMS, scorer=FluencyScorer(builtin))
+    calibration = score([item for item in ITEMS if item["split"] == "calibration"], verdicts)
+    held_out = score([item for item in ITEMS if item["split"] == "held_out"], verdicts)
+    held_out_2 = score([item for item in ITEMS if item["split"] == "held_out_2"], verdicts)
+    print(
+        "\n"
+        + table("calibration split", calibration)
+        + "\n"
+        + table("held-out split (its misses led to four general fixes)", held_out)
+        + "\n"
+        + table("held-out split 2 (labelled and committed before it was scored once)", held_out_2)
+    )
+    short = {
+        name: (round(t["precision"], 3), round(t["recall"], 3))
+        for name, t in calibration.items()
+        if t["precision"] < TARGET or t["recall"] < TARGET
+    }
+    assert not short, short
+    for floors, tallies in ((FLOORS, held_out), (FLOORS_2, held_out_2)):
+        for name, (precision, recall) in floors.items():
+            assert tallies[name]["precision"] >= precision and tallies[name]["recall"] >= recall, (name, tallies[name])

@@ -1,0 +1,1 @@
+"""Blind comparisons of generator versions (an arena): answers judged in pairs, Bradley–Terry ratings."""
