@@ -265,6 +265,8 @@ def test_paraphrase_asks_the_generator_for_json_and_keeps_labels(operator, built
     sources = {e.item_id: e for e in dataset_version_items(version=parent)}
     for example in made:
         assert example.split == "train" and example.label == sources[example.source_item].label and example.text.strip()
+        # The schema bounds a paraphrase near its source's length, so a rambling answer still closes its JSON.
+        assert len(example.text) <= 2 * len(sources[example.source_item].text) + 40
 
 
 def test_items_that_come_out_the_same_are_merged_and_counted(operator):

@@ -470,6 +470,10 @@ def _augmenter(kind: str, params: dict, context) -> Callable[[Entry, random.Rand
     )
 
 
+# Generator answers that fail for one item (a paraphrase that ran past its token budget) and not for the run.
+ITEM_ERRORS = {"incomplete_json"}
+
+
 def augment(entries: list[Entry], params: dict, progress: Progress, *, kind, context=None) -> Outcome:
     """Every kept item, plus augmented copies of the train split's items (marked, and in train only:
     a copy of a validation or test item would leak it into training)."""
@@ -482,7 +486,15 @@ def augment(entries: list[Entry], params: dict, progress: Progress, *, kind, con
         sources = sources[:limit]
     for chunk in _chunks(sources, progress, "Augmenting"):
         for entry in chunk:
-            for made in make(entry, rng):
+            try:
+                made_items = make(entry, rng)
+            except ApplicationError as error:
+                # One answer the generator could not finish costs that item's copy, not the run.
+                if error.code not in ITEM_ERRORS:
+                    raise
+                report.add("not_made", _example(entry, str(error)))
+                continue
+            for made in made_items:
                 if not made or (isinstance(made, str) and not made.strip()) or made == entry.content:
                     report.add("unchanged", _example(entry, "the edit left it as it was"))
                     continue

@@ -509,7 +509,14 @@ class GeneratorContext:
         schema = {
             "type": "object",
             "properties": {
-                "paraphrases": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": count}
+                "paraphrases": {
+                    "type": "array",
+                    # A paraphrase is about as long as its source: the bound keeps a rambling model
+                    # inside the token budget.
+                    "items": {"type": "string", "minLength": 1, "maxLength": 2 * len(text) + 40},
+                    "minItems": 1,
+                    "maxItems": count,
+                }
             },
             "required": ["paraphrases"],
         }
