@@ -92,6 +92,19 @@ TASK_TALK = [
         ),
         r"(?:用|以)[^，。！？,.!?]{0,8}(?:语气|口吻)(?:写|撰写|介绍|描述|回答|创作)",
         r"请(?:写|用|生成|给出|编写)",
+        # A template's blanks left for somebody to fill ("Dear [Your Name]", "[insert link]", 【您的姓名】):
+        # a draft about the copy, not copy a reader can be shown.
+        (
+            r"\[(?:your|insert|add|enter|company|brand|business|product|customer|recipient|name|link|url|date|"
+            r"time|phone|email|address|city|location|price|website)\b[^\]\n]{0,30}\]"
+        ),
+        r"[【\[［](?:您的|你的|公司|品牌|产品|插入|填写|姓名|名字|名称|链接|网址|日期|地址|电话|价格)[^】\]］\n]{0,15}[】\]］]",
+        # The text says what kind of text it is ("This is a social media post…", 这是一个…社交媒体帖子).
+        (
+            r"\bthis is (?:a|an|my|your|the) (?:[\w-]+ ){0,3}(?:post|advert|advertisement|ad copy|headline|slogan|"
+            r"caption|tagline|marketing email|product description|slide|quiz question)\b"
+        ),
+        r"这是一(?:个|篇|则|条|份|段)[^。！？\n]{0,15}(?:帖子|文案|广告语?|标题|幻灯片|文章|示例|版本|回答|口号)",
     )
 ]
 
@@ -639,10 +652,15 @@ MIN_BULLET_WORDS = {"en": 3, "zh": 2}
 
 
 def bullets_on_subject(bullets: list[str], subject_texts: list[str], language: str, *, notes: str = "") -> dict:
-    """Bullets are phrases (three words or more; two Chinese words), and the slide (its bullets and
-    notes) shares key words with its title, topic and objectives."""
+    """Bullets are phrases (three words or more; two Chinese words) or labels holding a content word,
+    and the slide (its bullets and notes) shares key words with its title, topic and objectives."""
     for bullet in bullets:
-        if len(words(bullet, language)) < MIN_BULLET_WORDS.get(language, 3):
+        # A short bullet is a label ("Canopy", "Forest floor") when its content words are real words;
+        # a letter, a number or made-up words ("mwahilkei alaar") are not a bullet.
+        said = content_words(bullet, language)
+        if len(words(bullet, language)) < MIN_BULLET_WORDS.get(language, 3) and not (
+            said and all(_is_real(word, language, set()) for word in said)
+        ):
             return check(False, f"{_quote(bullet)} is not a phrase")
     share = on_subject_share(bullets, subject_texts, language)
     if share == 0 and not (notes and on_subject_share([notes], subject_texts, language)):
@@ -694,9 +712,38 @@ EXPLANATIONS = {
 PHRASE_FIELDS = {"headline", "subheadline", "subject", "slogan", "cta", "title"}
 
 
+# Prose (not a phrase field) is cut off when its last line goes on past a finished sentence, or runs
+# this many words, without reaching a stop: a sentence that long is not a heading or a call to action.
+# What may end a line of finished prose besides a stop: a closing quote or bracket, an emoji, a hashtag
+# or a link.
+SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s|$)")
+LONG_SENTENCE_WORDS = 12
+PROSE_CLOSERS = ".!?…\"”’')]*"
+
+
+def prose_cut_off(text: str, language: str) -> bool:
+    """Whether a part of prose stops mid-sentence without a dangling word: the token limit cut it
+    ("…a sleek and modern design that is perfect", "…They're not only delicious but also"). Chinese
+    prose is held to its own sentence endings (`sentence_endings_zh`)."""
+    line = text.strip().splitlines()[-1].strip() if text.strip() else ""
+    if not line or language == "zh" or CJK.search(line):
+        return False
+    last = line.split()[-1]
+    if line[-1] in PROSE_CLOSERS or last.startswith(("#", "@", "http")) or not (line[-1].isalnum()):
+        return False  # ends on a stop, a hashtag, a link, an emoji or other symbol
+    tail = SENTENCE_END.split(line)[-1]
+    after_a_sentence = tail != line and len(words(tail, language)) >= 3
+    return after_a_sentence or len(words(line, language)) >= LONG_SENTENCE_WORDS
+
+
 def complete_parts(phrases: list[str], prose: list[str], language: str) -> dict:
-    """`complete_sentences` over every part; for Chinese, prose parts also end with 。！？."""
+    """`complete_sentences` over every part; prose parts also end their last sentence (`prose_cut_off`),
+    and, in Chinese, end with 。！？."""
     found = complete_sentences(phrases + prose, language)
+    if found["passed"]:
+        for text in prose:
+            if prose_cut_off(text, language):
+                return check(False, f"{_quote(text.strip()[-40:])} stops before its sentence ends")
     if found["passed"] and language == "zh":
         endings = sentence_endings_zh([text for text in prose if CJK.search(text)])
         if not endings["passed"]:

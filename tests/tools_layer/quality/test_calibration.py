@@ -15,9 +15,10 @@ general weaknesses, fixed in the checks (see the commit after its first scoring)
 unseen. `held_out_2`: new products and topics, half in Chinese (accepted copy; the built-in SmolLM2's
 own outputs for new products, saved verbatim; off-topic text, word salad, made-up words, the wrong
 language, talk about the task, repetition, shouting, cut-off sentences, give-away quizzes), labelled by
-a reader's judgement and committed before any check ran on it, then scored once. The held-out splits'
-figures are printed and held to the floors measured when each was first scored (FLOORS, FLOORS_2), so
-that they are reported, not hidden, and cannot silently fall.
+a reader's judgement and committed before any check ran on it, then scored; its misses led to three
+general fixes (see FLOORS_2), so it is no longer unseen either. The held-out splits' figures are
+printed and held to floors (FLOORS, FLOORS_2), so that they are reported, not hidden, and cannot
+silently fall.
 """
 
 import pytest
@@ -84,19 +85,27 @@ FLOORS: dict[str, tuple[float, float]] = {
 # phrase"); made-up words that begin like the product's ("bambolo", "cuttify") name it; a cutting
 # board described as food is not seen as off-topic; an assistant's letter ("Dear [Your Name]… I'm here
 # to assist") and 这是一个…社交媒体帖子 are not seen as talk about the task.
+# Those misses showed three general weaknesses, fixed in the checks on 2026-12-07 (a later session;
+# the calibration split still 100% / 100% for every check): prose whose last line runs on past a
+# finished sentence, or twelve words, without a stop is cut off (`prose_cut_off`); a template's blanks
+# ("[Your Name]", 【您的姓名】) and text that names its own kind ("这是一个…帖子") are talk about the
+# task; a one- or two-word bullet of real words is a label, not a failed phrase. After them the split
+# reads 100% / 96% (46 of 48; complete_sentences 100% / 100%, task_talk 100% / 100%), so it is no
+# longer unseen either. Still missed: Chinese word salad of real words and a made-up string of common
+# characters (no Chinese fluency reference ships offline).
 FLOORS_2: dict[str, tuple[float, float]] = {
-    "all": (0.97, 0.87),
+    "all": (1.0, 0.95),
     "choices": (1.0, 1.0),
-    "complete_sentences": (1.0, 0.6),
+    "complete_sentences": (1.0, 1.0),
     "explanation": (1.0, 1.0),
     "fluency": (0.75, 1.0),
     "gives_away": (1.0, 1.0),
     "language": (1.0, 1.0),
-    "on_subject": (0.75, 0.75),
+    "on_subject": (0.85, 0.75),
     "real_words": (1.0, 0.5),
     "repetition": (1.0, 0.8),
     "shouting": (1.0, 1.0),
-    "task_talk": (1.0, 0.66),
+    "task_talk": (1.0, 1.0),
 }
 
 
@@ -114,7 +123,7 @@ def test_every_check_and_all_together_on_the_calibration_split_and_the_held_out_
         + "\n"
         + table("held-out split (its misses led to four general fixes)", held_out)
         + "\n"
-        + table("held-out split 2 (labelled and committed before it was scored once)", held_out_2)
+        + table("held-out split 2 (labelled before it was scored; its misses led to three general fixes)", held_out_2)
     )
     short = {
         name: (round(t["precision"], 3), round(t["recall"], 3))
