@@ -356,8 +356,8 @@ INFERENCE_MAX_CONTEXT = env.int("AIGC_INFERENCE_MAX_CONTEXT", default=2048)
 # plain AVX2 may not). A GPU decodes in bfloat16 whatever this says.
 INFERENCE_QUANTIZE = env.str("AIGC_INFERENCE_QUANTIZE", default="auto")
 # Who decodes a GGUF file on a CPU (models_layer/runtime/llamacpp.py): "auto" is llama.cpp where
-# llama-cpp-python is installed and the CPU lacks AVX-512 BF16 and AMX (there it ran 1.5 to 2 times
-# the runtime's speed; with them, at parity), the runtime otherwise; "llama.cpp" or "torch" force one.
+# llama-cpp-python is installed and runs on this CPU (it measured faster than the runtime's int4
+# kernels with AVX2 and with AVX-512 BF16), the runtime otherwise; "llama.cpp" or "torch" force one.
 INFERENCE_GGUF_ENGINE = env.str("AIGC_INFERENCE_GGUF_ENGINE", default="auto")
 MODEL_CACHE_MAX_BYTES = env.int("AIGC_MODEL_CACHE_MAX_BYTES", default=4 * 1024**3)
 # GGUF files converted (once) into checkpoint folders, and unpacked checkpoints, by content hash.
