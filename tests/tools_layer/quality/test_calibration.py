@@ -109,6 +109,32 @@ FLOORS_2: dict[str, tuple[float, float]] = {
 }
 
 
+# The third held-out split (51 items: 43 hand-written, 18 of them Chinese, and 8 outputs of the built-in
+# SmolLM2 saved verbatim), labelled and committed before any check ran on it, scored once on
+# 2026-12-07: all checks together 77% precision (27 of 35) and 93% recall (27 of 29). Most of what the
+# checks flag wrongly is good copy: on_subject 46% precision (seven good items that do not name the
+# product in its own words: "Fill it, carry it, skip the plastic." for a water bottle, "asleep" for
+# sleep, 孩子 for 儿童), fluency 40% (three good English items), real_words on single Chinese characters
+# (衣, 爽), German read into a quiz of four one-word choices, and prose without a final stop after a
+# finished sentence taken for cut off. Missed: an assistant introducing itself ("I'm an AI assistant"
+# inside a sentence), instructions echoed in Title Case ("in a Calm Tone"), repetition across lines of
+# a spec sheet, an emoji-only post.
+FLOORS_3: dict[str, tuple[float, float]] = {
+    "all": (0.77, 0.93),
+    "choices": (1.0, 1.0),
+    "complete_sentences": (0.66, 1.0),
+    "explanation": (0.5, 1.0),
+    "fluency": (0.4, 1.0),
+    "gives_away": (1.0, 1.0),
+    "language": (0.66, 1.0),
+    "on_subject": (0.46, 0.85),
+    "real_words": (0.33, 0.5),
+    "repetition": (1.0, 0.5),
+    "shouting": (1.0, 0.5),
+    "task_talk": (1.0, 0.71),
+}
+
+
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_every_check_and_all_together_on_the_calibration_split_and_the_held_out_splits(builtin):
@@ -117,6 +143,7 @@ def test_every_check_and_all_together_on_the_calibration_split_and_the_held_out_
     calibration = score([item for item in ITEMS if item["split"] == "calibration"], verdicts)
     held_out = score([item for item in ITEMS if item["split"] == "held_out"], verdicts)
     held_out_2 = score([item for item in ITEMS if item["split"] == "held_out_2"], verdicts)
+    held_out_3 = score([item for item in ITEMS if item["split"] == "held_out_3"], verdicts)
     print(
         "\n"
         + table("calibration split", calibration)
@@ -124,6 +151,8 @@ def test_every_check_and_all_together_on_the_calibration_split_and_the_held_out_
         + table("held-out split (its misses led to four general fixes)", held_out)
         + "\n"
         + table("held-out split 2 (labelled before it was scored; its misses led to three general fixes)", held_out_2)
+        + "\n"
+        + table("held-out split 3 (labelled and committed before it was scored once)", held_out_3)
     )
     short = {
         name: (round(t["precision"], 3), round(t["recall"], 3))
@@ -131,6 +160,6 @@ def test_every_check_and_all_together_on_the_calibration_split_and_the_held_out_
         if t["precision"] < TARGET or t["recall"] < TARGET
     }
     assert not short, short
-    for floors, tallies in ((FLOORS, held_out), (FLOORS_2, held_out_2)):
+    for floors, tallies in ((FLOORS, held_out), (FLOORS_2, held_out_2), (FLOORS_3, held_out_3)):
         for name, (precision, recall) in floors.items():
             assert tallies[name]["precision"] >= precision and tallies[name]["recall"] >= recall, (name, tallies[name])
