@@ -206,17 +206,37 @@ def _joined_pairs(tokens: list[str]) -> list[str]:
     return joined
 
 
+def _in_a_word(tokens: list[str], index: int) -> bool:
+    """Whether the lone Han character at `index` makes a known word with its neighbour, where the
+    segmenter cut it off (冲锋 衣 -> 冲锋衣; 也干 爽 -> 干爽): a word of the text, not a stray character."""
+    from wordfreq import zipf_frequency
+
+    token = tokens[index]
+    before = tokens[index - 1] if index > 0 else ""
+    after = tokens[index + 1] if index + 1 < len(tokens) else ""
+    joined = [before + token, before[-1:] + token, token + after, token + after[:1]]
+    return any(
+        len(word) > 1 and all(CJK.match(char) for char in word) and zipf_frequency(word, "zh") >= REAL_WORD_ZIPF
+        for word in joined
+    )
+
+
 def real_word_share(text: str, language: str, *, known: tuple[str, ...] | list[str] = ()) -> float:
     """The share (0..1) of the text's words that are words of `language` by wordfreq's frequency lists
-    (Chinese segmented first; a lone Han character counts only when it is a common word by itself).
-    Words in `known` (the product's name, a brand) count as real. A text without words scores 0."""
+    (Chinese segmented first; a lone Han character counts when it is a common word by itself or makes a
+    known word with its neighbour). Words in `known` (the product's name, a brand) count as real. A text
+    without words scores 0."""
     known_words = {word for phrase in known for word in words(phrase, language)}
     tokens = _joined_pairs([word for word in words(text, language) if not word.isdigit()])
     tokens = [re.sub(r"^[-']+|[-']+$", "", word) for word in tokens]
     tokens = [word for word in tokens if word]
     if not tokens:
         return 0.0
-    return sum(_is_real(word, language, known_words) for word in tokens) / len(tokens)
+    real = 0
+    for index, word in enumerate(tokens):
+        lone_han = len(word) == 1 and CJK.match(word)
+        real += _is_real(word, language, known_words) or bool(lone_han and _in_a_word(tokens, index))
+    return real / len(tokens)
 
 
 def _units(text: str, language: str) -> list[str]:
@@ -813,7 +833,12 @@ def quiz_content_checks(
 ) -> dict[str, dict]:
     """The content checks of a multiple-choice question about `subject`."""
     texts = [question, *choices, explanation]
-    language_check = in_requested_language("\n".join(texts), language)
+    # The language is read from the sentences: one-word choices ("Lava", "Magma", "Granite") are names
+    # and loan words that a detector takes for another language; they decide only when nothing else can.
+    sentences = "\n".join([question, explanation])
+    language_check = in_requested_language(
+        sentences if letters(sentences) >= MIN_LETTERS_TO_DETECT else "\n".join(texts), language
+    )
     found = {"language": language_check}
     if not language_check["passed"]:
         return found

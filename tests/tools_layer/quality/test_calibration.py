@@ -118,17 +118,21 @@ FLOORS_2: dict[str, tuple[float, float]] = {
 # (衣, 爽), German read into a quiz of four one-word choices, and prose without a final stop after a
 # finished sentence taken for cut off. Missed: an assistant introducing itself ("I'm an AI assistant"
 # inside a sentence), instructions echoed in Title Case ("in a Calm Tone"), repetition across lines of
-# a spec sheet, an emoji-only post.
+# a spec sheet, an emoji-only post. Two of those misreadings were general faults, fixed after that
+# score (so the split is no longer unseen): a quiz's language is read from its question and explanation,
+# not its one-word choices; a lone Han character that makes a known word with its neighbour (冲锋 衣,
+# 干 爽) is a word. After them: 79% precision (27 of 34), 93% recall; language 100% / 100%, real_words
+# 50% / 50%.
 FLOORS_3: dict[str, tuple[float, float]] = {
-    "all": (0.77, 0.93),
+    "all": (0.79, 0.93),
     "choices": (1.0, 1.0),
     "complete_sentences": (0.66, 1.0),
     "explanation": (0.5, 1.0),
     "fluency": (0.4, 1.0),
     "gives_away": (1.0, 1.0),
-    "language": (0.66, 1.0),
+    "language": (1.0, 1.0),
     "on_subject": (0.46, 0.85),
-    "real_words": (0.33, 0.5),
+    "real_words": (0.5, 0.5),
     "repetition": (1.0, 0.5),
     "shouting": (1.0, 0.5),
     "task_talk": (1.0, 0.71),
