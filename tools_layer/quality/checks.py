@@ -56,6 +56,8 @@ TASK_TALK = [
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
         r"\bas an? (?:ai|language model|assistant|copywriter|teacher)\b",
+        # An assistant introducing itself anywhere in the text ("My name is Emma, and I'm an AI assistant").
+        r"\bi(?:'m|’m| am) an? (?:ai|artificial intelligence|virtual|digital|language model|chatbot)\b",
         r"\b(?:ai|language) model\b",
         (
             r"\bhere(?: is|'s| are)\b(?: (?:the|a|an|your|some|my))? (?:\w+ )?(?:part|section|copy|text|version|variant|answer|"
@@ -80,11 +82,8 @@ TASK_TALK = [
         # A small model copies its prompt's instructions into the copy ("Write for young professionals,
         # in a friendly tone, in English."; "Give each slide a short title"): instructions to a writer,
         # which a reader of the copy is never given.
-        (
-            r"\bin an? (?:friendly|playful|formal|informal|professional|casual|enthusiastic|persuasive|"
-            r"conversational|humorous|serious|confident|upbeat|encouraging|inspiring|authoritative|neutral|witty|"
-            r"reassuring|excited|urgent|luxurious|fun) tone\b"
-        ),
+        # Any "in a … tone" is such an instruction, whatever the tone ("in a Calm Tone, in English").
+        r"\bin an? (?:[\w-]+ ){1,2}tone\b",
         (
             r"(?:^|[.!?]\s+)(?:write|give|list|compose|draft|return)\b(?: [\w'-]+){0,4} (?:sentences?|headlines?|"
             r"subheadlines?|slogans?|descriptions?|posts?|subject lines?|copy|titles?|bullet points?|bullets|choices|"

@@ -122,9 +122,11 @@ FLOORS_2: dict[str, tuple[float, float]] = {
 # score (so the split is no longer unseen): a quiz's language is read from its question and explanation,
 # not its one-word choices; a lone Han character that makes a known word with its neighbour (冲锋 衣,
 # 干 爽) is a word. After them: 79% precision (27 of 34), 93% recall; language 100% / 100%, real_words
-# 50% / 50%.
+# 50% / 50%. Then two more, on talk about the task: an assistant introducing itself anywhere ("I'm an AI
+# assistant"), and any "in a … tone" as an echoed instruction: 80% / 97% (28 of 29), task_talk 100% /
+# 100%, and no other split moved.
 FLOORS_3: dict[str, tuple[float, float]] = {
-    "all": (0.79, 0.93),
+    "all": (0.8, 0.96),
     "choices": (1.0, 1.0),
     "complete_sentences": (0.66, 1.0),
     "explanation": (0.5, 1.0),
@@ -135,7 +137,7 @@ FLOORS_3: dict[str, tuple[float, float]] = {
     "real_words": (0.5, 0.5),
     "repetition": (1.0, 0.5),
     "shouting": (1.0, 0.5),
-    "task_talk": (1.0, 0.71),
+    "task_talk": (1.0, 1.0),
 }
 
 
