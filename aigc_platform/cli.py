@@ -132,20 +132,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         )
         group.start(
             "worker",
-            embedded.python_module(
-                "celery",
-                "-A",
-                "aigc_platform",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "-Q",
-                args.queues,
-                "--concurrency",
-                str(args.concurrency),
-                "--hostname",
-                "embedded@%h",
-            ),
+            embedded.python_module(*celery_worker_argv(args.queues, args.concurrency), "--hostname", "embedded@%h"),
             env=env,
             quiet=True,
         )
@@ -217,9 +204,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         console.print("Stopped.")
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    """A worker alone, for another machine: it needs DATABASE_URL and CELERY_BROKER_URL."""
-    argv = [
+def celery_worker_argv(queues: str, concurrency: int) -> list[str]:
+    """`python -m`'s arguments for a Celery worker of the platform on `queues` (`aigc up`'s and `aigc worker`'s)."""
+    return [
         "celery",
         "-A",
         "aigc_platform",
@@ -227,12 +214,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
         "--loglevel",
         "INFO",
         "-Q",
-        args.queues,
+        queues,
         "--concurrency",
-        str(args.concurrency),
-        "--pool",
-        args.pool,
+        str(concurrency),
     ]
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """A worker alone, for another machine: it needs DATABASE_URL and CELERY_BROKER_URL."""
+    argv = [*celery_worker_argv(args.queues, args.concurrency), "--pool", args.pool]
     if args.hostname:
         argv += ["--hostname", args.hostname]
     if args.data_dir:
