@@ -89,9 +89,14 @@ def test_checks_report_each_rule_with_its_reason():
         "The product: {product}. Write for {audience}, in a {tone} tone, in {language}.", HERO, brief
     )
     parrot = copywriting.variant_checks(
+        HERO, {"headline": "Waterproof boots. Write for hikers in style.", "cta": "Shop now"}, brief, prompt=prompt
+    )
+    assert parrot["task_talk"] == {"passed": False, "detail": "repeats the instructions ('boots write for hikers')"}
+    # an instruction on tone fails whatever the prompt said (the content checks know it as one)
+    tone = copywriting.variant_checks(
         HERO, {"headline": "Waterproof boots. In a bold tone, in English.", "cta": "Shop now"}, brief, prompt=prompt
     )
-    assert parrot["task_talk"] == {"passed": False, "detail": "repeats the instructions ('in a bold tone')"}
+    assert tone["task_talk"] == {"passed": False, "detail": "talks about the task: 'In a bold tone'"}
     plain = copywriting.variant_checks(
         HERO, {"headline": "Waterproof boots for hikers", "cta": "Shop now"}, brief, prompt=prompt
     )
