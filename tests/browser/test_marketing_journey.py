@@ -24,14 +24,14 @@ VARIANTS = 10
 
 WORDS = {
     "en": {
-        "progress": re.compile(r"variant \d+ of 10, attempt \d of \d"),
+        "progress": re.compile(rf"variant \d+ of {VARIANTS}, attempt \d of \d"),
         "cancelled": "cancelled",
         "rejected": "rejected: ",
         "stopped": "Not written: the request was stopped.",
         "stop_note": "Stopped: what was done is kept",
     },
     "zh-hans": {
-        "progress": re.compile(r"版本 \d+ / 10，第 \d 次尝试"),
+        "progress": re.compile(rf"版本 \d+ / {VARIANTS}，第 \d 次尝试"),
         "cancelled": "已取消",
         "rejected": "已拒绝：",
         "stopped": "未写出：请求已停止。",

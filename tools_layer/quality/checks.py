@@ -167,6 +167,13 @@ def words(text: str, language: str) -> list[str]:
     return [word.lower().replace("’", "'") for word in LATIN_WORD.findall(text)]
 
 
+def _known_zh(word: str) -> bool:
+    """Whether wordfreq's Chinese list knows `word` as a word (of two characters or more)."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "zh") >= REAL_WORD_ZIPF
+
+
 def _is_real(word: str, language: str, known: set[str]) -> bool:
     from wordfreq import zipf_frequency
 
@@ -175,7 +182,7 @@ def _is_real(word: str, language: str, known: set[str]) -> bool:
     if CJK.match(word):
         if len(word) == 1:
             return zipf_frequency(word, "zh") >= REAL_CHINESE_CHAR_ZIPF
-        return zipf_frequency(word, "zh") >= REAL_WORD_ZIPF
+        return _known_zh(word)
     if language == "zh":  # a Latin word inside Chinese text: a brand or a loan word, judged in English
         language = "en"
     if zipf_frequency(word, language) >= REAL_WORD_ZIPF:
@@ -187,8 +194,6 @@ def _is_real(word: str, language: str, known: set[str]) -> bool:
 
 def _joined_pairs(tokens: list[str]) -> list[str]:
     """Two single Han characters in a row that wordfreq knows as one word (黏 土 -> 黏土) made one."""
-    from wordfreq import zipf_frequency
-
     joined: list[str] = []
     for token in tokens:
         if (
@@ -197,7 +202,7 @@ def _joined_pairs(tokens: list[str]) -> list[str]:
             and len(joined[-1]) == 1
             and CJK.match(token)
             and CJK.match(joined[-1])
-            and zipf_frequency(joined[-1] + token, "zh") >= REAL_WORD_ZIPF
+            and _known_zh(joined[-1] + token)
         ):
             joined[-1] += token
         else:
@@ -208,16 +213,11 @@ def _joined_pairs(tokens: list[str]) -> list[str]:
 def _in_a_word(tokens: list[str], index: int) -> bool:
     """Whether the lone Han character at `index` makes a known word with its neighbour, where the
     segmenter cut it off (冲锋 衣 -> 冲锋衣; 也干 爽 -> 干爽): a word of the text, not a stray character."""
-    from wordfreq import zipf_frequency
-
     token = tokens[index]
     before = tokens[index - 1] if index > 0 else ""
     after = tokens[index + 1] if index + 1 < len(tokens) else ""
     joined = [before + token, before[-1:] + token, token + after, token + after[:1]]
-    return any(
-        len(word) > 1 and all(CJK.match(char) for char in word) and zipf_frequency(word, "zh") >= REAL_WORD_ZIPF
-        for word in joined
-    )
+    return any(len(word) > 1 and all(CJK.match(char) for char in word) and _known_zh(word) for word in joined)
 
 
 def real_word_share(text: str, language: str, *, known: tuple[str, ...] | list[str] = ()) -> float:
@@ -676,9 +676,8 @@ def bullets_on_subject(bullets: list[str], subject_texts: list[str], language: s
     for bullet in bullets:
         # A short bullet is a label ("Canopy", "Forest floor") when its content words are real words;
         # a letter, a number or made-up words ("mwahilkei alaar") are not a bullet.
-        said = content_words(bullet, language)
         if len(words(bullet, language)) < MIN_BULLET_WORDS.get(language, 3) and not (
-            said and all(_is_real(word, language, set()) for word in said)
+            (said := content_words(bullet, language)) and all(_is_real(word, language, set()) for word in said)
         ):
             return check(False, f"{_quote(bullet)} is not a phrase")
     share = on_subject_share(bullets, subject_texts, language)
@@ -733,11 +732,10 @@ PHRASE_FIELDS = {"headline", "subheadline", "subject", "slogan", "cta", "title"}
 
 # Prose (not a phrase field) is cut off when its last line goes on past a finished sentence, or runs
 # this many words, without reaching a stop: a sentence that long is not a heading or a call to action.
-# What may end a line of finished prose besides a stop: a closing quote or bracket, an emoji, a hashtag
-# or a link.
+# What may end a line of finished prose besides a stop: a closing quote or bracket, an emoji or other
+# symbol, a hashtag or a link.
 SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*(?=\s|$)")
 LONG_SENTENCE_WORDS = 12
-PROSE_CLOSERS = ".!?…\"”’')]*"
 
 
 def prose_cut_off(text: str, language: str) -> bool:
@@ -747,9 +745,8 @@ def prose_cut_off(text: str, language: str) -> bool:
     line = text.strip().splitlines()[-1].strip() if text.strip() else ""
     if not line or language == "zh" or CJK.search(line):
         return False
-    last = line.split()[-1]
-    if line[-1] in PROSE_CLOSERS or last.startswith(("#", "@", "http")) or not (line[-1].isalnum()):
-        return False  # ends on a stop, a hashtag, a link, an emoji or other symbol
+    if not line[-1].isalnum() or line.split()[-1].startswith(("#", "@", "http")):
+        return False  # ends on a stop, a closing quote, an emoji or other symbol, a hashtag or a link
     tail = SENTENCE_END.split(line)[-1]
     after_a_sentence = tail != line and len(words(tail, language)) >= 3
     return after_a_sentence or len(words(line, language)) >= LONG_SENTENCE_WORDS
@@ -759,11 +756,12 @@ def complete_parts(phrases: list[str], prose: list[str], language: str) -> dict:
     """`complete_sentences` over every part; prose parts also end their last sentence (`prose_cut_off`),
     and, in Chinese, end with 。！？."""
     found = complete_sentences(phrases + prose, language)
-    if found["passed"]:
-        for text in prose:
-            if prose_cut_off(text, language):
-                return check(False, f"{_quote(text.strip()[-40:])} stops before its sentence ends")
-    if found["passed"] and language == "zh":
+    if not found["passed"]:
+        return found
+    for text in prose:
+        if prose_cut_off(text, language):
+            return check(False, f"{_quote(text.strip()[-40:])} stops before its sentence ends")
+    if language == "zh":
         endings = sentence_endings_zh([text for text in prose if CJK.search(text)])
         if not endings["passed"]:
             return endings
