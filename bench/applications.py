@@ -225,7 +225,7 @@ def bench_checks(version) -> None:
     started = time.perf_counter()
     verdicts = verdicts_of(items, scorer=FluencyScorer(version))
     print(f"content checks on the labelled set ({len(items)} items, {time.perf_counter() - started:.0f} s):")
-    for split in ("calibration", "held_out", "held_out_2"):
+    for split in dict.fromkeys(item["split"] for item in items):
         print(table(f"  {split} split:", score([item for item in items if item["split"] == split], verdicts)))
 
 

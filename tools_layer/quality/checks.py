@@ -287,6 +287,9 @@ MIN_REAL_WORD_SHARE = 0.8
 # small model sometimes fills a field with dates, codes or punctuation).
 MIN_LETTER_SHARE = 0.6
 MIN_CHARS_FOR_LETTER_SHARE = 8
+# Beside words, arithmetic is content too ("公式：a² + b² = c²", "6² + 8² = 100, so 10 cm"): its digits and
+# signs count with the letters, in a text that has words. Digits alone ("12/05 14:00") do not.
+ARITHMETIC = re.compile(r"[0-9²³⁴½¼¾=+×÷−*/^%.,°√π<>≤≥()]")
 # `no_repetition`: at most this share of a text's word trigrams (character 4-grams in Chinese) repeat
 # an earlier one, within a field or across fields; and no word (of 3+ letters, or any Chinese word)
 # makes up more than MAX_WORD_SHARE of a text of MIN_WORDS_FOR_SHARE words or more.
@@ -362,7 +365,10 @@ def made_of_real_words(texts: list[str], language: str, *, known: list[str] = ()
     worst, worst_share = "", 1.0
     for text in texts:
         visible = [char for char in text if not char.isspace()]
-        if len(visible) >= MIN_CHARS_FOR_LETTER_SHARE and letters(text) / len(visible) < MIN_LETTER_SHARE:
+        content = letters(text) + (
+            sum(bool(ARITHMETIC.match(char)) for char in visible) if words(text, language) else 0
+        )
+        if len(visible) >= MIN_CHARS_FOR_LETTER_SHARE and content / len(visible) < MIN_LETTER_SHARE:
             return check(False, f"{_quote(text)} is mostly not words")
         if not words(text, language):
             continue
@@ -448,6 +454,8 @@ def ends_complete(text: str, language: str) -> bool:
         return not stripped.endswith(DANGLING_ZH)
     if stripped[-1] in ",;:-–—(&/":
         return False
+    if stripped[-1] in "?!" or re.search(r"\d[\d.,]*\s*[%°]?$", stripped):
+        return True  # a question or an exclamation ends where the writer ended it; so do "in 1789", "40%"
     said = words(stripped, language)
     if not said or said[-1] not in DANGLING_EN:
         return True
@@ -468,10 +476,16 @@ def complete_sentences(texts: list[str], language: str) -> dict:
     return check(True, "every part ends complete")
 
 
+# What may follow a post's last sentence: hashtags (#露营好物, Weibo's #话题#), mentions, links, emoji
+# and other symbols.
+TRAILING_TAGS = re.compile(r"(?:\s*(?:#[^#\s]+#?|@\S+|https?://\S+|[^\w\s\u3000-\u303f\uff00-\uffef.!?…]))+\s*$")
+
+
 def sentence_endings_zh(texts: list[str]) -> dict:
-    """Chinese sentences end with Chinese punctuation (。！？), not a Latin full stop or nothing."""
+    """Chinese sentences end with Chinese punctuation (。！？), not a Latin full stop or nothing (hashtags,
+    links and emoji may follow the last one)."""
     for text in texts:
-        stripped = text.strip()
+        stripped = TRAILING_TAGS.sub("", text.strip()) or text.strip()
         if len(stripped) >= 12 and not stripped.endswith(SENTENCE_END_ZH):
             return check(False, f"{_quote(stripped[-20:])} does not end with 。！？")
         if re.search(r"[\u4e00-\u9fff]\.(?:\s|$)", stripped):
@@ -521,16 +535,32 @@ def stem(word: str) -> str:
     return word[:5] if len(word) > 5 else word.rstrip("s") or word
 
 
+# A subject word this long or longer is also named by a word that ends with it ("asleep" names sleep,
+# "smartwatch" names watch); a shorter one must be the word itself ("art" is not named by "start").
+MIN_NAMED_SUFFIX = 4
+
+
+def _named_words(wanted: list[str], said: list[str]) -> list[str]:
+    """The subject's content words (their stems) that `said` (a text's content words) names: the same
+    stem, or a longer English word that ends with the subject's word."""
+    stems = {stem(word) for word in said}
+    named = {stem(word) for word in wanted if stem(word) in stems}
+    for word in wanted:
+        if len(word) >= MIN_NAMED_SUFFIX and not CJK.match(word):
+            if any(len(other) > len(word) and other.endswith(word) for other in said):
+                named.add(stem(word))
+    return sorted(named)
+
+
 def names_the_subject(text: str, subject: str, language: str, *, also: list[str] = ()) -> dict:
     """The text names its subject (the product, the topic) or one of its key content words; in Chinese,
     one of its words or a pair of its characters. `also` lists further words that count (keywords)."""
-    wanted = {stem(word) for phrase in [subject, *also] for word in content_words(phrase, language)}
+    wanted = [word for phrase in [subject, *also] for word in content_words(phrase, language)]
     pairs = _cjk_keys(subject)
     if not wanted and not pairs:
         return check(True, "the subject has no content words to look for")
-    have = {stem(word) for word in content_words(text, language)}
     text_cjk = "".join(CJK.findall(text))
-    named = sorted(wanted & have) + sorted(key for key in pairs if key in text_cjk)
+    named = _named_words(wanted, content_words(text, language)) + sorted(key for key in pairs if key in text_cjk)
     if named:
         return check(True, f"names {', '.join(named[:3])}")
     return check(False, f"never names {_quote(subject, 40)} or its key words")
@@ -549,15 +579,14 @@ def _cjk_keys(subject: str) -> set[str]:
 
 def on_subject_share(texts: list[str], subject_texts: list[str], language: str) -> float:
     """The share of `texts` that share a content word (stem) with the subject's texts."""
-    wanted = {stem(word) for text in subject_texts for word in content_words(text, language)}
+    wanted = [word for text in subject_texts for word in content_words(text, language)]
     keys = set().union(*(_cjk_keys(text) for text in subject_texts)) if subject_texts else set()
     if not texts:
         return 0.0
     hits = 0
     for text in texts:
-        have = {stem(word) for word in content_words(text, language)}
         text_cjk = "".join(CJK.findall(text))
-        hits += bool(wanted & have) or any(key in text_cjk for key in keys)
+        hits += bool(_named_words(wanted, content_words(text, language))) or any(key in text_cjk for key in keys)
     return hits / len(texts)
 
 
@@ -581,30 +610,46 @@ VAGUE_CHOICES = {
 }
 
 
+# A question that "True", "Yes" or 对 can answer (a quiz of such choices alone is fine for it).
+YES_NO_QUESTION = re.compile(
+    r"^(?:is|are|was|were|do|does|did|can|could|will|would|should|has|have|had|must)\b|\btrue or false\b|"
+    r"吗[？?]?$|是否|对不对|是不是|对吗|判断",
+    re.IGNORECASE,
+)
+HAN_OR_DIGIT = re.compile(r"[0-9\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+NUMBER = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])")
 NUMBER_QUESTION = re.compile(
-    r"\b(?:how (?:many|much|long|old|far)|what number|calculate|work out|solve|sum|total|"
-    r"product|\d)\b|多少|几|计算|等于",
+    r"\b(?:how (?:many|much|long|old|far)|numbers?|years?|calculate|work out|solve|sum|total|"
+    r"product|\d)\b|多少|几|计算|等于|哪个数|哪一年|数",
     re.IGNORECASE,
 )
 
 
-def is_label(choice: str, question: str = "") -> bool:
+def is_label(choice: str, question: str = "", choices: list[str] = ()) -> bool:
     """Whether a choice is a label standing for an answer ("A", "b)", "Option C"; a bare number where
-    the question asks for no number)."""
+    the question asks for no number and the choices number their places, 1 to 4)."""
     stripped = choice.strip().rstrip(".")
     if not stripped:
         return True
     if stripped.isdigit():
-        return not NUMBER_QUESTION.search(question)
+        places = {int(other.strip().rstrip(".")) for other in choices if other.strip().rstrip(".").isdigit()}
+        numbered = not choices or places <= set(range(len(choices) + 1))
+        return numbered and not NUMBER_QUESTION.search(question)
     return bool(LABEL_CHOICE.fullmatch(stripped))
+
+
+def _normal_choice(choice: str) -> str:
+    """A choice as compared with the others: lower case, its words and numbers ("10厘米" and "14厘米"
+    differ), without punctuation."""
+    return " ".join(re.findall(r"\w+", choice.lower().replace("’", "'")))
 
 
 def distinct_real_choices(choices: list[str], language: str, *, question: str = "") -> dict:
     """The choices are different, real answers: not letters or numbers standing for one ("A", "B"), not
     "True" beside answers of another kind, not the same answer twice, and made of real words."""
-    normal = [" ".join(words(choice, language)) or choice.strip().lower() for choice in choices]
+    normal = [_normal_choice(choice) or choice.strip().lower() for choice in choices]
     for choice in choices:
-        if is_label(choice, question):
+        if is_label(choice, question, choices):
             return check(False, f"{_quote(choice)} is a label, not an answer")
     vague = [choice for choice, norm in zip(choices, normal) if norm in VAGUE_CHOICES]
     if vague and len(vague) != len(choices) and len(choices) > 2:
@@ -618,17 +663,25 @@ def distinct_real_choices(choices: list[str], language: str, *, question: str = 
     return check(True, "distinct, real answers")
 
 
-def question_hides_answer(question: str, answer: str, language: str) -> dict:
+def question_hides_answer(question: str, answer: str, language: str, choices: list[str] = ()) -> dict:
     """The question does not contain its own answer (a content word of the answer that the question
-    gives away, where the wrong answers cannot be found in it as well)."""
+    gives away, where the wrong answers cannot be found in it as well; a number it states that no
+    other choice is). "True" and "Yes" are not given away by a question that asks whether."""
+    if _normal_choice(answer) in VAGUE_CHOICES:
+        return check(True, f"{_quote(answer)} answers whether, which a question cannot give away")
     answer_words = {stem(word) for word in content_words(answer, language)}
     question_words = {stem(word) for word in content_words(question, language)}
     normal_answer = " ".join(words(answer, language))
     if normal_answer and len(normal_answer) >= 4 and normal_answer in " ".join(words(question, language)):
         return check(False, f"the question contains its answer {_quote(answer)}")
-    answer_cjk = "".join(CJK.findall(answer))
-    if len(answer_cjk) >= 2 and answer_cjk in "".join(CJK.findall(question)):
+    # Chinese with its numbers: "10厘米" is not given away by a question on 6厘米 and 8厘米.
+    answer_cjk = "".join(HAN_OR_DIGIT.findall(answer))
+    if len(CJK.findall(answer)) >= 2 and answer_cjk in "".join(HAN_OR_DIGIT.findall(question)):
         return check(False, f"the question contains its answer {_quote(answer)}")
+    stated = set(NUMBER.findall(question))
+    others = {choice.strip().rstrip(".") for choice in choices if choice != answer}
+    if NUMBER.fullmatch(answer.strip().rstrip(".")) and answer.strip().rstrip(".") in stated and not others & stated:
+        return check(False, f"the question states its answer {_quote(answer)}")
     if answer_words and answer_words <= question_words and len(answer_words) >= 2:
         return check(False, f"the question holds every key word of its answer {_quote(answer)}")
     return check(True, "the question does not give its answer away")
@@ -639,12 +692,10 @@ def explanation_supports_answer(
 ) -> dict:
     """The explanation does not speak of a wrong choice instead of the answer (it may explain the answer
     without naming it); an answer that is a label ("B") has nothing an explanation could support."""
-    if is_label(answer, question):
+    if is_label(answer, question, choices):
         return check(False, f"the answer {_quote(answer)} is a label, which no explanation supports")
-    vague = [
-        choice for choice in choices if (" ".join(words(choice, language)) or choice.strip().lower()) in VAGUE_CHOICES
-    ]
-    if answer in vague and len(vague) < len(choices):
+    vague = [choice for choice in choices if (_normal_choice(choice) or choice.strip().lower()) in VAGUE_CHOICES]
+    if answer in vague and (len(vague) < len(choices) or not YES_NO_QUESTION.search(question.strip())):
         return check(False, f"the answer {_quote(answer)} answers nothing the question asks")
 
     def stems_of(text: str) -> set[str]:
@@ -670,9 +721,14 @@ def explanation_supports_answer(
 MIN_BULLET_WORDS = {"en": 3, "zh": 2}
 
 
-def bullets_on_subject(bullets: list[str], subject_texts: list[str], language: str, *, notes: str = "") -> dict:
+def bullets_on_subject(
+    bullets: list[str], subject_texts: list[str], language: str, *, notes: str = "", title: str = ""
+) -> dict:
     """Bullets are phrases (three words or more; two Chinese words) or labels holding a content word,
-    and the slide (its bullets and notes) shares key words with its title, topic and objectives."""
+    the bullets (or else the notes) share key words with the slide's title or `subject_texts` (the
+    lesson's topic and objectives, which the creator wrote), and the slide, its title included, shares
+    key words with `subject_texts`: the title is written with the bullets, so it is read, not trusted (a
+    slide about butterflies under "The life cycle of a butterfly" is not on the Pythagorean theorem)."""
     for bullet in bullets:
         # A short bullet is a label ("Canopy", "Forest floor") when its content words are real words;
         # a letter, a number or made-up words ("mwahilkei alaar") are not a bullet.
@@ -680,9 +736,12 @@ def bullets_on_subject(bullets: list[str], subject_texts: list[str], language: s
             (said := content_words(bullet, language)) and all(_is_real(word, language, set()) for word in said)
         ):
             return check(False, f"{_quote(bullet)} is not a phrase")
-    share = on_subject_share(bullets, subject_texts, language)
-    if share == 0 and not (notes and on_subject_share([notes], subject_texts, language)):
+    anchors = [*subject_texts, title] if title else subject_texts
+    share = on_subject_share(bullets, anchors, language)
+    if share == 0 and not (notes and on_subject_share([notes], anchors, language)):
         return check(False, "neither the bullets nor the notes name the slide's subject")
+    if not on_subject_share(["\n".join([title, *bullets, notes])], subject_texts, language):
+        return check(False, "the slide never names the lesson's topic or objectives")
     return check(True, f"{share:.0%} of the bullets name the slide's subject")
 
 
@@ -814,7 +873,7 @@ def slide_content_checks(
     found.update(
         {
             "real_words": made_of_real_words([*bullets, notes], language, known=[subject, title, *objectives]),
-            "on_subject": bullets_on_subject(bullets, [subject, title, *objectives], language, notes=notes),
+            "on_subject": bullets_on_subject(bullets, [subject, *objectives], language, notes=notes, title=title),
             **_fluency(scorer, bullets + [notes], f"A slide on {subject}: {title}."),
             "task_talk": no_task_talk(texts),
             "repetition": no_repetition(bullets + [notes], language),
@@ -843,7 +902,7 @@ def quiz_content_checks(
         {
             "real_words": made_of_real_words([question, explanation], language, known=[subject]),
             "choices": distinct_real_choices(choices, language, question=question),
-            "gives_away": question_hides_answer(question, answer, language),
+            "gives_away": question_hides_answer(question, answer, language, choices),
             "explanation": explanation_supports_answer(explanation, answer, choices, language, question=question),
             **_fluency(scorer, [question, explanation], f"A quiz question on {subject}:"),
             "task_talk": no_task_talk(texts),

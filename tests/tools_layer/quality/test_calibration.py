@@ -16,9 +16,10 @@ unseen. `held_out_2`: new products and topics, half in Chinese (accepted copy; t
 own outputs for new products, saved verbatim; off-topic text, word salad, made-up words, the wrong
 language, talk about the task, repetition, shouting, cut-off sentences, give-away quizzes), labelled by
 a reader's judgement and committed before any check ran on it, then scored; its misses led to three
-general fixes (see FLOORS_2), so it is no longer unseen either. The held-out splits' figures are
-printed and held to floors (FLOORS, FLOORS_2, FLOORS_3; SPLITS), so that they are reported, not hidden, and cannot
-silently fall.
+general fixes (see FLOORS_2), so it is no longer unseen either; `held_out_3` likewise (FLOORS_3).
+`held_out_4`: 72 items, half Chinese, written and labelled by a helper that never read the checks
+(see FLOORS_4). The held-out splits' figures are printed and held to floors (SPLITS), so that they are
+reported, not hidden, and cannot silently fall.
 """
 
 import pytest
@@ -50,8 +51,9 @@ def test_the_labelled_set_is_large_and_covers_both_languages_and_every_failure()
         "explanation",
     } <= failures
     assert sum(item["source"] != "hand-written" for item in ITEMS) >= 15  # real outputs of the built-in model
-    second = [item for item in ITEMS if item["split"] == "held_out_2"]
-    assert len(second) >= 60 and 2 * sum(item["language"] == "zh" for item in second) >= len(second)
+    for split in ("held_out_2", "held_out_4"):
+        found = [item for item in ITEMS if item["split"] == split]
+        assert len(found) >= 60 and 2 * sum(item["language"] == "zh" for item in found) >= len(found)
 
 
 # The held-out split's figures when first scored (precision, recall): what the checks really do on
@@ -141,12 +143,50 @@ FLOORS_3: dict[str, tuple[float, float]] = {
 }
 
 
+# The fourth held-out split (72 items: 36 English, 36 Chinese; 28 good, 44 failing, covering every
+# check), written and labelled by a helper that was not shown the checks' code, and scored once on
+# 2026-12-07 (fluency included): all checks together 84% precision (42 of 50) and 95% recall (42 of 44).
+# Its misses were mostly faults of the checks on good quizzes and slides, not of judgement: a number
+# choice ("17", "1789") taken for a label; "10厘米" and "14厘米" taken for the same choice, and "10厘米"
+# as given away by a question on 6厘米 and 8厘米 (numbers were dropped before comparing); a formula
+# ("a² + b² = c²") taken for "not words"; a slide title that is a question ("Who eats whom?") or ends on
+# a year ("…in 1789") taken for cut off; a Chinese post ending on hashtags taken for an unfinished
+# sentence; "Is it true that…" taken to give away "True"; and a number the question states (2 in
+# "2是唯一的偶数质数…") not seen as given away. Fixed in general (the earlier splits did not move, except
+# held_out_2's explanation check, whose one catch had come from a segmentation accident and now comes
+# from the question: 对 cannot answer a question that asks which): 93% (42 of 45) / 95% (42 of 44).
+# Still flagged wrongly: good copy that names its product only by what it does ("A full phone charge in
+# your pocket", 它 for a robot vacuum; on_subject 67%), "Your lawn, mowed while you sleep" (fluency: a
+# short headline gains little from its word order), made-up words in a grammatical sentence (fluency,
+# labelled real_words only), and an explanation beside label choices ("A", "B"): the calibration split
+# labels that an explanation failure too, this split's writer did not. Missed: two off-topic slides whose
+# objectives are off-topic as well (the product's objectives are the creator's, so they stay trusted).
+FLOORS_4: dict[str, tuple[float, float]] = {
+    "all": (0.93, 0.95),
+    "choices": (1.0, 1.0),
+    "complete_sentences": (0.88, 1.0),
+    "explanation": (0.66, 1.0),
+    "fluency": (0.6, 1.0),
+    "gives_away": (1.0, 1.0),
+    "language": (1.0, 1.0),
+    "on_subject": (0.66, 0.66),
+    "real_words": (1.0, 1.0),
+    "repetition": (1.0, 1.0),
+    "shouting": (1.0, 1.0),
+    "task_talk": (1.0, 1.0),
+}
+
+
 # Each split's title in the printed tables, and its floors (the calibration split is held to TARGET).
 SPLITS: dict[str, tuple[str, dict[str, tuple[float, float]]]] = {
     "calibration": ("calibration split", {}),
     "held_out": ("held-out split (its misses led to four general fixes)", FLOORS),
     "held_out_2": ("held-out split 2 (labelled before it was scored; its misses led to three general fixes)", FLOORS_2),
     "held_out_3": ("held-out split 3 (labelled and committed before it was scored; then four general fixes)", FLOORS_3),
+    "held_out_4": (
+        "held-out split 4 (written by a helper that never saw the checks; then six general fixes)",
+        FLOORS_4,
+    ),
 }
 
 
