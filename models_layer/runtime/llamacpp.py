@@ -11,8 +11,9 @@ missing, and the torch runtime serves the file (the model card says which decode
 
 `LlamaCppDecoder` speaks the engine's Decoder interface (decoder.py) through llama.cpp's low-level
 batch API: each engine slot is a llama.cpp sequence, a prompt is one batch of its tokens, and a decode
-step is one `llama_decode` with a token of every active sequence. So requests stay continuously batched
-by the runtime's scheduler (engine.py), and sampling, seeds, stop strings, penalties, token counts and
+step is one `llama_decode` with a token of every active sequence (each call on as many threads as
+`ThreadTuner` has seen run it fastest). So requests stay continuously batched by the runtime's
+scheduler (engine.py), and sampling, seeds, stop strings, penalties, token counts and
 JSON schemas (xgrammar's masks over these logits) work as with every other decoder: one behaviour
 whichever decoder serves the file.
 
@@ -41,6 +42,67 @@ logger = logging.getLogger(__name__)
 ENGINE_CHOICES = ("auto", "llama.cpp", "torch")
 # A prompt goes into llama.cpp in batches of at most this many tokens (its n_batch).
 PREFILL_BATCH = 512
+
+# llama.cpp's threads spin at each of a step's barriers. On idle cores all of them win, the more so the
+# larger the batch (SmolLM2 on 2 idle Zen 5 cores, per step: batch 1, 6.8 ms with 2 threads and 9.2 with
+# 1; batch 16, 54 and 93 ms); on cores that other processes share, one thread can beat two many times
+# over (load average 8: 17.8 tokens/s with 1 thread, 1.5 with 2). Which count wins also changes while a
+# model is served, as other work comes and goes. So `ThreadTuner` keeps, for each size of call (powers
+# of two), a moving average of each count's seconds per call, runs each call on the faster one, and
+# every THREAD_TRY_EVERY calls of a size tries the other count for THREAD_TRY_CALLS calls (the first
+# call after a change is not timed: the team of threads changes with it).
+THREAD_TRY_EVERY = 64
+THREAD_TRY_CALLS = 3
+THREAD_AVERAGE_WEIGHT = 0.3  # of the newest timing in the moving average
+
+
+class ThreadTuner:
+    """Which of `counts` threads runs a llama.cpp call of a given size (tokens) faster, learnt from the
+    calls' own timings and kept up to date."""
+
+    def __init__(self, counts: tuple[int, ...]):
+        self.counts = tuple(dict.fromkeys(counts))
+        self.seconds: dict[tuple[int, int], float] = {}  # (size class, threads) -> average seconds a call
+        self.calls: dict[int, int] = {}  # size class -> calls since its last try
+        self.trying: tuple[int, int, int] | None = None  # (size class, threads, calls left)
+
+    @staticmethod
+    def size_class(tokens: int) -> int:
+        return max(1, tokens).bit_length()
+
+    def pick(self, tokens: int) -> int:
+        """The thread count for the next call of `tokens` tokens."""
+        size = self.size_class(tokens)
+        if self.trying and self.trying[0] == size:
+            return self.trying[1]
+        untimed = [count for count in self.counts if (size, count) not in self.seconds]
+        best = self.best(size)
+        if untimed:
+            chosen = untimed[0]
+        elif len(self.counts) > 1 and self.calls.get(size, 0) >= THREAD_TRY_EVERY:
+            chosen = next(count for count in self.counts if count != best)
+        else:
+            return best
+        self.trying = (size, chosen, THREAD_TRY_CALLS)
+        self.calls[size] = 0
+        return chosen
+
+    def best(self, size: int) -> int:
+        timed = [(self.seconds[(size, count)], count) for count in self.counts if (size, count) in self.seconds]
+        return min(timed)[1] if timed else self.counts[0]
+
+    def record(self, tokens: int, threads: int, seconds: float, *, switched: bool) -> None:
+        """A call of `tokens` tokens took `seconds` on `threads` threads (`switched`: the count had just changed)."""
+        size = self.size_class(tokens)
+        self.calls[size] = self.calls.get(size, 0) + 1
+        if self.trying and self.trying[0] == size and self.trying[1] == threads:
+            left = self.trying[2] - 1
+            self.trying = (size, threads, left) if left > 0 else None
+        if switched:
+            return
+        key = (size, threads)
+        previous = self.seconds.get(key)
+        self.seconds[key] = seconds if previous is None else previous + THREAD_AVERAGE_WEIGHT * (seconds - previous)
 
 
 @functools.cache
@@ -229,32 +291,15 @@ class LlamaCppDecoder:
         head_dim = llama.llama_model_n_embd(self._model) // max(1, llama.llama_model_n_head(self._model))
         kv_bytes = 2 * layers * kv_heads * head_dim * 2 * params.n_ctx  # keys and values in float16
         self.memory_bytes = int(llama.llama_model_size(self._model)) + kv_bytes
-        self.threads = self._fastest_threads(threads)
-
-    def _fastest_threads(self, most: int) -> int:
-        """1 or `most` threads, whichever runs a few decode steps faster now. llama.cpp's threads spin at
-        each of a step's barriers, so on cores that other processes share one thread can beat two many
-        times over (SmolLM2 on 2 busy cores, load average 8: 17.8 tokens/s with 1 thread, 1.5 with 2),
-        while on idle cores all of them win."""
-        if most <= 1:
-            return 1
-        sequence, warm = self._sequence[0], 8
-        self._run([0] * warm, list(range(warm)), [sequence] * warm, [False] * (warm - 1) + [True])
-        seconds = {}
-        for count in (most, 1, most):  # the first round warms the caches; the last timing of each counts
-            self._llama.llama_set_n_threads(self._context, count, count)
-            started = time.perf_counter()
-            for step in range(4):
-                self._run([0], [warm + step], [sequence], [True])
-            seconds[count] = time.perf_counter() - started
-            self._llama.llama_memory_seq_rm(self._memory, sequence, warm, -1)
-        self._llama.llama_memory_seq_rm(self._memory, sequence, -1, -1)
-        fastest = min(seconds, key=seconds.get)
-        self._llama.llama_set_n_threads(self._context, fastest, fastest)
-        logger.info("llama.cpp decodes with %d thread(s): %s", fastest, {n: round(s, 3) for n, s in seconds.items()})
-        return fastest
+        self.tuner = ThreadTuner((threads, 1))
+        self._threads_now = threads
 
     def _run(self, tokens: list[int], positions: list[int], sequences: list[int], outputs: list[bool]) -> None:
+        threads = self.tuner.pick(len(tokens))
+        switched = threads != self._threads_now
+        if switched:
+            self._llama.llama_set_n_threads(self._context, threads, threads)
+            self._threads_now = threads
         batch = self._batch
         for index, (token, position, sequence, output) in enumerate(zip(tokens, positions, sequences, outputs)):
             batch.token[index] = token
@@ -263,9 +308,11 @@ class LlamaCppDecoder:
             batch.seq_id[index][0] = sequence
             batch.logits[index] = output
         batch.n_tokens = len(tokens)
+        started = time.perf_counter()
         status = self._llama.llama_decode(self._context, batch)
         if status != 0:
             raise RuntimeError(f"llama_decode failed with status {status} for a batch of {len(tokens)} tokens.")
+        self.tuner.record(len(tokens), threads, time.perf_counter() - started, switched=switched)
 
     def _logits(self, rows: int):
         import numpy

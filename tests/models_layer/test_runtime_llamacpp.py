@@ -10,7 +10,7 @@ import pytest
 from aigc_platform.core.errors import ApplicationError
 from models_layer.registry import services
 from models_layer.runtime.inspect import served_by
-from models_layer.runtime.llamacpp import decoder_choice, machine_choice
+from models_layer.runtime.llamacpp import THREAD_TRY_EVERY, ThreadTuner, decoder_choice, machine_choice
 from tests.conftest import MODEL_FOLDERS
 from tests.processes import wait_for
 
@@ -69,6 +69,31 @@ def test_a_llama_cpp_built_for_another_cpu_is_not_used_and_the_card_says_why():
 
 
 @runs_llama_cpp
+def test_the_thread_tuner_runs_each_size_of_call_on_the_faster_count_and_follows_a_change():
+    # Seconds a llama.cpp call takes, by (tokens, threads): on idle cores two threads win, the more so
+    # for a batch (measured on 2 Zen 5 cores for SmolLM2); then other processes take a core, and one wins.
+    idle = {(1, 2): 0.0068, (1, 1): 0.0092, (16, 2): 0.054, (16, 1): 0.093}
+    busy = {(1, 2): 0.060, (1, 1): 0.011, (16, 2): 0.400, (16, 1): 0.120}
+    tuner, now = ThreadTuner((2, 1)), {"threads": 2}
+
+    def call(tokens: int, seconds: dict) -> int:
+        threads = tuner.pick(tokens)
+        switched, now["threads"] = threads != now["threads"], threads
+        # the first call after a change pays for the new team of threads; it must not be counted
+        tuner.record(tokens, threads, seconds[(tokens, threads)] * (5 if switched else 1), switched=switched)
+        return threads
+
+    # Given calls of one token and of sixteen on idle cores
+    runs = [call(tokens, idle) for _ in range(3 * THREAD_TRY_EVERY) for tokens in (1, 16)]
+    # then, once each count was tried, the faster one runs nearly every call
+    assert runs[-THREAD_TRY_EVERY:].count(2) >= 0.9 * THREAD_TRY_EVERY
+    assert tuner.best(tuner.size_class(16)) == 2 and tuner.best(tuner.size_class(1)) == 2
+    # and when other work arrives, its later tries find that one thread is faster now, and it switches
+    runs = [call(tokens, busy) for _ in range(3 * THREAD_TRY_EVERY) for tokens in (1, 16)]
+    assert runs[-THREAD_TRY_EVERY:].count(1) >= 0.9 * THREAD_TRY_EVERY
+    assert tuner.best(tuner.size_class(16)) == 1
+
+
 def test_the_installed_llama_cpp_is_probed_in_a_child_process_and_runs_here():
     from models_layer.runtime.llamacpp import cpu_flags, llama_cpp_build
 
