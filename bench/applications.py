@@ -176,7 +176,7 @@ def bench_courseware(version, owner, topics, *, slides: int, questions: int) -> 
         print(f"  judge: {judge_means(judgements)}")
 
 
-def bench_marketing(version, products, *, variants: int) -> None:
+def bench_marketing(version, products, *, variants: int, show: bool = False) -> None:
     from django.conf import settings
 
     from applications.marketing import copywriting, services
@@ -201,6 +201,9 @@ def bench_marketing(version, products, *, variants: int) -> None:
             judgements.append(variant.get("judgement"))
             for name in variant["tries"][0]["failed"]:
                 first_failures[name] = first_failures.get(name, 0) + 1
+            if show:  # what passed (or failed every try), for a reader to judge the checks by
+                verdict = "passed" if variant["passed"] else "FAILED " + ", ".join(variant["tries"][-1]["failed"])
+                print(f"    variant {index + 1}, try {variant['attempts']}, {verdict}: {variant['text']!r}")
         print(f"  product {number:2d} {slug:20} {product[:40]!r:44} done", flush=True)
     print(f"marketing ({len(products)} products x {variants} variants):")
     print(f"  variants passing their checks, first try (baseline, no regeneration): {share(first, total)}")
@@ -236,6 +239,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=3)
     parser.add_argument("--variants", type=int, default=2)
     parser.add_argument("--only", choices=["courseware", "marketing", "checks"], default=None)
+    parser.add_argument("--show", action="store_true", help="Print each marketing variant's text and verdict.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aigc-bench-applications-") as data_dir:
         setup_django(Path(data_dir))
@@ -250,7 +254,7 @@ def main() -> None:
         if args.only in (None, "courseware"):
             bench_courseware(version, owner, TOPICS[: args.limit], slides=args.slides, questions=args.questions)
         if args.only in (None, "marketing"):
-            bench_marketing(version, PRODUCTS[: args.limit], variants=args.variants)
+            bench_marketing(version, PRODUCTS[: args.limit], variants=args.variants, show=args.show)
 
 
 if __name__ == "__main__":

@@ -170,6 +170,43 @@ def test_the_issue_s_nonsense_fails_the_checks_that_see_it():
     }
 
 
+@pytest.mark.django_db
+def test_what_the_built_in_model_passed_before_now_fails():
+    # Variants of the built-in SmolLM2 that passed every check (bench/applications.py --show, 2026-12-07):
+    # the brief echoed and cut off, and a post that names its own parts.
+    slogan = [{"name": "headline", "label": "Headline", "min_chars": 5, "max_chars": 60}]
+    for text, product in (
+        ("Solar-powered camping lantern that charges", "Solar-powered camping lantern that charges your phone"),
+        ("Organic dog food made with fresh", "Organic dog food made with fresh vegetables"),
+        ("Company's New Product: Spring Sale on Running", "Spring sale on running shoes, 30% off"),
+    ):
+        found = copywriting.variant_checks(slogan, {"headline": text}, _brief(product=product))
+        assert found["complete_sentences"] == {
+            "passed": False,
+            "detail": f"{text[-40:]!r} stops partway through the brief's words",
+        }, text
+    ended = copywriting.variant_checks(
+        slogan, {"headline": "Slimmed down headphones with 40-hour"}, _brief(product="headphones")
+    )
+    assert not ended["complete_sentences"]["passed"]
+    # while copy that ends on the brief's nouns, or on all of the brief, is complete
+    for text in ("Meet your new noise-cancelling earbuds", "The earbuds with a 40-hour battery"):
+        found = copywriting.variant_checks(
+            slogan, {"headline": text}, _brief(product="Noise-cancelling earbuds with a 40-hour battery")
+        )
+        assert found["complete_sentences"]["passed"], text
+    post = [{"name": "post", "label": "Post", "min_chars": 5, "max_chars": 200}]
+    talk = copywriting.variant_checks(
+        post,
+        {
+            "post": "The call to action: One call to action to share a social media post about a Weekend "
+            "pottery class for beginners."
+        },
+        _brief(product="Weekend pottery class for beginners"),
+    )
+    assert not talk["task_talk"]["passed"] and "call to action" in talk["task_talk"]["detail"]
+
+
 def test_the_prompt_carries_the_brief_the_voice_and_the_feedback():
     prompt = copywriting.variant_prompt(
         "Write a headline for {product} ({audience}, {tone}). {voice}{keywords}Write in {language}.",

@@ -104,6 +104,11 @@ TASK_TALK = [
             r"caption|tagline|marketing email|product description|slide|quiz question)\b"
         ),
         r"这是一(?:个|篇|则|条|份|段)[^。！？\n]{0,15}(?:帖子|文案|广告语?|标题|幻灯片|文章|示例|版本|回答|口号)",
+        # ... or names the part or the kind of copy it was asked for: "The call to action: …", "share a
+        # social media post about…" (copy a reader is shown says "Book now", not "call to action").
+        r"\bcalls? to action\b",
+        r"(?:^|[.!?]\s+)(?:the |one |a |my |your )?(?:headline|subheadline|tagline|slogan|subject line|caption|cta)\s*:",
+        r"\b(?:social media|instagram|facebook|linkedin|twitter|tiktok) (?:post|caption)s? (?:about|for|on)\b",
     )
 ]
 
@@ -288,7 +293,7 @@ MIN_REAL_WORD_SHARE = 0.8
 MIN_LETTER_SHARE = 0.6
 MIN_CHARS_FOR_LETTER_SHARE = 8
 # Beside words, arithmetic is content too ("公式：a² + b² = c²", "6² + 8² = 100, so 10 cm"): its digits and
-# signs count with the letters, in a text that has words. Digits alone ("12/05 14:00") do not.
+# signs count with the letters, in a text that has words. Digits alone ("12/05 14:00", a timestamp) do not.
 ARITHMETIC = re.compile(r"[0-9²³⁴½¼¾=+×÷−*/^%.,°√π<>≤≥()]")
 # `no_repetition`: at most this share of a text's word trigrams (character 4-grams in Chinese) repeat
 # an earlier one, within a field or across fields; and no word (of 3+ letters, or any Chinese word)
@@ -365,9 +370,8 @@ def made_of_real_words(texts: list[str], language: str, *, known: list[str] = ()
     worst, worst_share = "", 1.0
     for text in texts:
         visible = [char for char in text if not char.isspace()]
-        content = letters(text) + (
-            sum(bool(ARITHMETIC.match(char)) for char in visible) if words(text, language) else 0
-        )
+        worded = any(sum(char.isalpha() for char in word) >= 2 for word in words(text, language))
+        content = letters(text) + (sum(bool(ARITHMETIC.match(char)) for char in visible) if worded else 0)
         if len(visible) >= MIN_CHARS_FOR_LETTER_SHARE and content / len(visible) < MIN_LETTER_SHARE:
             return check(False, f"{_quote(text)} is mostly not words")
         if not words(text, language):
@@ -454,6 +458,8 @@ def ends_complete(text: str, language: str) -> bool:
         return not stripped.endswith(DANGLING_ZH)
     if stripped[-1] in ",;:-–—(&/":
         return False
+    if re.search(r"\b\d+-[a-z]+$", stripped.lower()):
+        return False  # "…with 40-hour": a number compound stands before the noun it describes
     if stripped[-1] in "?!" or re.search(r"\d[\d.,]*\s*[%°]?$", stripped):
         return True  # a question or an exclamation ends where the writer ended it; so do "in 1789", "40%"
     said = words(stripped, language)
@@ -466,6 +472,29 @@ def ends_complete(text: str, language: str) -> bool:
     before = said[-2] if len(said) >= 2 else ""
     host = before.split("'")[0]  # it's, we're -> it, we
     return said[-1] in ENDS_AFTER_SUBJECT_EN and (host in ELLIPSIS_HOSTS or before.endswith("n't"))
+
+
+# A part that ends in the middle of the brief's own words has echoed the brief and stopped ("Organic dog
+# food made with fresh" for "Organic dog food made with fresh vegetables"): its last words (at least
+# ECHO_RUN_WORDS) are a run of the brief's words with a joining word inside ("with", "that", "on"), and
+# the brief goes on after them. A run of plain nouns ("…noise-cancelling earbuds") can end a phrase.
+ECHO_RUN_WORDS = 3
+ECHO_JOINS = frozenset("with that which for on of in to and made from by without".split())
+
+
+def stops_mid_brief(text: str, brief: str) -> bool:
+    """Whether an English part ends partway through a run of the brief's words (see ECHO_RUN_WORDS)."""
+    said = LATIN_WORD.findall(text.lower())
+    wanted = LATIN_WORD.findall(brief.lower())
+    if len(said) < ECHO_RUN_WORDS or not text.strip() or text.strip()[-1] in ".!?…":
+        return False
+    for end in range(len(wanted) - 1):  # the run must stop before the brief's last word
+        run = 0
+        while run < len(said) and end - run >= 0 and said[-1 - run] == wanted[end - run]:
+            run += 1
+        if run >= ECHO_RUN_WORDS and ECHO_JOINS & set(said[-run:-1]):
+            return True
+    return False
 
 
 def complete_sentences(texts: list[str], language: str) -> dict:
@@ -811,12 +840,17 @@ def prose_cut_off(text: str, language: str) -> bool:
     return after_a_sentence or len(words(line, language)) >= LONG_SENTENCE_WORDS
 
 
-def complete_parts(phrases: list[str], prose: list[str], language: str) -> dict:
+def complete_parts(phrases: list[str], prose: list[str], language: str, *, brief: str = "") -> dict:
     """`complete_sentences` over every part; prose parts also end their last sentence (`prose_cut_off`),
-    and, in Chinese, end with 。！？."""
+    and, in Chinese, end with 。！？. No English part stops partway through the words of `brief` (the
+    product or topic as the creator wrote it: `stops_mid_brief`)."""
     found = complete_sentences(phrases + prose, language)
     if not found["passed"]:
         return found
+    if language == "en" and brief:
+        for text in phrases + prose:
+            if stops_mid_brief(text, brief):
+                return check(False, f"{_quote(text.strip()[-40:])} stops partway through the brief's words")
     for text in prose:
         if prose_cut_off(text, language):
             return check(False, f"{_quote(text.strip()[-40:])} stops before its sentence ends")
@@ -854,6 +888,7 @@ def copy_checks(
                 [str(v) for k, v in fields.items() if k in PHRASE_FIELDS],
                 [str(v) for k, v in fields.items() if k not in PHRASE_FIELDS],
                 language,
+                brief=subject,
             ),
             "shouting": no_shouting(texts),
         }
