@@ -657,26 +657,31 @@ NUMBER_QUESTION = re.compile(
 def is_label(choice: str, question: str = "", choices: list[str] = ()) -> bool:
     """Whether a choice is a label standing for an answer ("A", "b)", "Option C"; a bare number where
     the question asks for no number and the choices number their places, 1 to 4)."""
-    stripped = choice.strip().rstrip(".")
+    stripped = _bare(choice)
     if not stripped:
         return True
     if stripped.isdigit():
-        places = {int(other.strip().rstrip(".")) for other in choices if other.strip().rstrip(".").isdigit()}
+        places = {int(bare) for other in choices if (bare := _bare(other)).isdigit()}
         numbered = not choices or places <= set(range(len(choices) + 1))
         return numbered and not NUMBER_QUESTION.search(question)
     return bool(LABEL_CHOICE.fullmatch(stripped))
 
 
+def _bare(choice: str) -> str:
+    """A choice without its surrounding spaces and closing full stop ("B." -> "B", "17." -> "17")."""
+    return choice.strip().rstrip(".")
+
+
 def _normal_choice(choice: str) -> str:
     """A choice as compared with the others: lower case, its words and numbers ("10厘米" and "14厘米"
-    differ), without punctuation."""
-    return " ".join(re.findall(r"\w+", choice.lower().replace("’", "'")))
+    differ), without punctuation (a choice of punctuation alone stays itself, lower-cased)."""
+    return " ".join(re.findall(r"\w+", choice.lower().replace("’", "'"))) or choice.strip().lower()
 
 
 def distinct_real_choices(choices: list[str], language: str, *, question: str = "") -> dict:
     """The choices are different, real answers: not letters or numbers standing for one ("A", "B"), not
     "True" beside answers of another kind, not the same answer twice, and made of real words."""
-    normal = [_normal_choice(choice) or choice.strip().lower() for choice in choices]
+    normal = [_normal_choice(choice) for choice in choices]
     for choice in choices:
         if is_label(choice, question, choices):
             return check(False, f"{_quote(choice)} is a label, not an answer")
@@ -708,8 +713,8 @@ def question_hides_answer(question: str, answer: str, language: str, choices: li
     if len(CJK.findall(answer)) >= 2 and answer_cjk in "".join(HAN_OR_DIGIT.findall(question)):
         return check(False, f"the question contains its answer {_quote(answer)}")
     stated = set(NUMBER.findall(question))
-    others = {choice.strip().rstrip(".") for choice in choices if choice != answer}
-    if NUMBER.fullmatch(answer.strip().rstrip(".")) and answer.strip().rstrip(".") in stated and not others & stated:
+    others = {_bare(choice) for choice in choices if choice != answer}
+    if NUMBER.fullmatch(_bare(answer)) and _bare(answer) in stated and not others & stated:
         return check(False, f"the question states its answer {_quote(answer)}")
     if answer_words and answer_words <= question_words and len(answer_words) >= 2:
         return check(False, f"the question holds every key word of its answer {_quote(answer)}")
@@ -723,7 +728,7 @@ def explanation_supports_answer(
     without naming it); an answer that is a label ("B") has nothing an explanation could support."""
     if is_label(answer, question, choices):
         return check(False, f"the answer {_quote(answer)} is a label, which no explanation supports")
-    vague = [choice for choice in choices if (_normal_choice(choice) or choice.strip().lower()) in VAGUE_CHOICES]
+    vague = [choice for choice in choices if _normal_choice(choice) in VAGUE_CHOICES]
     if answer in vague and (len(vague) < len(choices) or not YES_NO_QUESTION.search(question.strip())):
         return check(False, f"the answer {_quote(answer)} answers nothing the question asks")
 
